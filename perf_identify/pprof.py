@@ -1,0 +1,310 @@
+"""Decode a pprof `profile.pb` into a resolved, validated `Profile`.
+
+Contract: `decode_profile(data, source)` takes the file's bytes (raw protobuf, or gzip as pprof
+prefers) and a name used in messages, and returns a `Profile` in which every id is resolved:
+samples point at `Location` objects, lines at `Function` objects, strings are strings. Anything
+the ranking stage could trip over later is rejected here with a `ProfileError` that names the
+file, the message and the field: a dangling id, a string index outside the table, no sample
+types, no samples, a sample whose value count does not match the sample types, all-zero values.
+
+The value index follows pprof: `default_sample_type` when set, else the last sample type (for
+pprof-rs profiles, `cpu/nanoseconds`).
+
+The module also says what kind of profile it is (`ProfileKind`): pprof-rs de-duplicates
+Locations and Functions by function name, so each Location has one Line whose line number is
+one arbitrary call site; a per-address recorder (ours) stores one Location per sampled address
+with true line numbers. Only the second kind may be trusted for "the hot line".
+"""
+
+from __future__ import annotations
+
+import enum
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from perf_identify._proto import profile_pb2
+from perf_identify.errors import ProfileError
+
+GZIP_MAGIC = b"\x1f\x8b"
+# A profile of a long run is a few MiB; a file that inflates past this is hostile or broken.
+DEFAULT_MAX_INFLATED_BYTES = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class ValueType:
+    type: str
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    id: int
+    name: str
+    system_name: str
+    filename: str
+    start_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    function: Function
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    id: int
+    address: int
+    lines: tuple[Line, ...]
+    """Innermost inlined function first; the last entry is the physical caller."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    location_ids: tuple[int, ...]
+    """Leaf first, as in the wire format."""
+    value: int
+    """The value at the profile's value index."""
+
+
+class ProfileKind(enum.StrEnum):
+    PER_FUNCTION = "per-function"
+    """pprof-rs: one Location per function name; line numbers are an arbitrary call site."""
+    PER_ADDRESS = "per-address"
+    """One Location per sampled address with its inlined frames; line numbers are true."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    source: str
+    sample_types: tuple[ValueType, ...]
+    value_index: int
+    samples: tuple[Sample, ...]
+    locations: Mapping[int, Location]
+    period_type: ValueType | None
+    period: int
+    duration_nanos: int
+    time_nanos: int
+    kind: ProfileKind
+
+    @property
+    def value_type(self) -> ValueType:
+        return self.sample_types[self.value_index]
+
+    @property
+    def total(self) -> int:
+        return sum(abs(sample.value) for sample in self.samples)
+
+
+def decode_profile(
+    data: bytes, source: str, *, max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
+) -> Profile:
+    """Parse, resolve and validate one profile; `source` names it in every error."""
+    if not data:
+        raise ProfileError(
+            f"{source} is empty",
+            hint="the profiler wrote nothing; re-run make profile and check its log",
+        )
+    raw = _inflate(data, source, max_inflated_bytes) if data[:2] == GZIP_MAGIC else data
+    message = profile_pb2.Profile()
+    try:
+        message.ParseFromString(raw)
+    except DecodeError as exc:
+        raise ProfileError(
+            f"{source} is not a pprof protobuf ({exc})",
+            hint="the file is truncated or not a profile; re-run make profile",
+        ) from exc
+    return _resolve(message, source)
+
+
+def _inflate(data: bytes, source: str, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+        # A gzip file may hold several members; pprof writes one, but `cat a.gz b.gz` is legal.
+        while inflater.eof and inflater.unused_data and len(out) <= limit:
+            rest = inflater.unused_data
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            out += inflater.decompress(rest, limit + 1 - len(out))
+    except zlib.error as exc:
+        raise ProfileError(
+            f"{source} is a damaged gzip file ({exc})",
+            hint="the file is truncated or corrupt; re-run make profile",
+        ) from exc
+    if len(out) > limit:
+        raise ProfileError(
+            f"{source} inflates to more than {limit} bytes",
+            hint="this is not a plausible CPU profile; check where the file came from",
+        )
+    if not inflater.eof:
+        raise ProfileError(
+            f"{source} is a truncated gzip file",
+            hint="the profiler was interrupted while writing; re-run make profile",
+        )
+    return out
+
+
+class _Strings:
+    """The string table, with lookups that name the referring field on a bad index."""
+
+    def __init__(self, table: Sequence[str], source: str) -> None:
+        if not table:
+            raise ProfileError(
+                f"{source}: string_table is empty (it must start with the empty string)",
+                hint="the file is not a complete pprof profile",
+            )
+        if table[0] != "":
+            raise ProfileError(
+                f"{source}: string_table[0] is {table[0]!r}, it must be the empty string",
+                hint="the file is not a valid pprof profile",
+            )
+        self._table = table
+        self._source = source
+
+    def get(self, index: int, where: str) -> str:
+        if 0 <= index < len(self._table):
+            return self._table[index]
+        raise ProfileError(
+            f"{self._source}: {where} refers to string {index}, "
+            f"but string_table has {len(self._table)} entries",
+            hint="the profile is inconsistent; re-record it",
+        )
+
+
+def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
+    strings = _Strings(message.string_table, source)
+    sample_types = tuple(
+        ValueType(
+            strings.get(vt.type, f"sample_type[{i}].type"),
+            strings.get(vt.unit, f"sample_type[{i}].unit"),
+        )
+        for i, vt in enumerate(message.sample_type)
+    )
+    if not sample_types:
+        raise ProfileError(
+            f"{source} has no sample types (field sample_type is empty)",
+            hint="the file is not a CPU profile written by pprof-rs or perf-identify record",
+        )
+    value_index = _value_index(message, sample_types, strings)
+
+    functions: dict[int, Function] = {}
+    for i, fn in enumerate(message.function):
+        if fn.id == 0 or fn.id in functions:
+            raise ProfileError(
+                f"{source}: function[{i}] has id {fn.id}, which is "
+                + ("reserved" if fn.id == 0 else "used twice"),
+                hint="the profile is inconsistent; re-record it",
+            )
+        where = f"function {fn.id}"
+        functions[fn.id] = Function(
+            id=fn.id,
+            name=strings.get(fn.name, f"{where} name"),
+            system_name=strings.get(fn.system_name, f"{where} system_name"),
+            filename=strings.get(fn.filename, f"{where} filename"),
+            start_line=fn.start_line,
+        )
+
+    locations: dict[int, Location] = {}
+    for i, loc in enumerate(message.location):
+        if loc.id == 0 or loc.id in locations:
+            raise ProfileError(
+                f"{source}: location[{i}] has id {loc.id}, which is "
+                + ("reserved" if loc.id == 0 else "used twice"),
+                hint="the profile is inconsistent; re-record it",
+            )
+        lines: list[Line] = []
+        for j, line in enumerate(loc.line):
+            function = functions.get(line.function_id)
+            if function is None:
+                raise ProfileError(
+                    f"{source}: location {loc.id} line[{j}] refers to function "
+                    f"{line.function_id}, which does not exist",
+                    hint="the profile is inconsistent; re-record it",
+                )
+            lines.append(Line(function, line.line))
+        locations[loc.id] = Location(loc.id, loc.address, tuple(lines))
+
+    if not message.sample:
+        raise ProfileError(
+            f"{source} has no samples (field sample is empty)",
+            hint="the program ran too briefly to be sampled; profile a longer run",
+        )
+    expected_values = len(sample_types)
+    samples: list[Sample] = []
+    for i, sample in enumerate(message.sample):
+        if len(sample.value) != expected_values:
+            raise ProfileError(
+                f"{source}: sample {i} has {len(sample.value)} values, "
+                f"expected {expected_values} (one per sample_type)",
+                hint="the profile is inconsistent; re-record it",
+            )
+        ids = tuple(sample.location_id)
+        for location_id in ids:
+            if location_id not in locations:
+                raise ProfileError(
+                    f"{source}: sample {i} refers to location {location_id}, "
+                    "which does not exist",
+                    hint="the profile is inconsistent; re-record it",
+                )
+        samples.append(Sample(ids, sample.value[value_index]))
+
+    if all(sample.value == 0 for sample in samples):
+        raise ProfileError(
+            f"{source}: every sample's {sample_types[value_index]} value is zero",
+            hint="nothing was measured; profile a longer run",
+        )
+
+    period_type = (
+        ValueType(
+            strings.get(message.period_type.type, "period_type.type"),
+            strings.get(message.period_type.unit, "period_type.unit"),
+        )
+        if message.HasField("period_type")
+        else None
+    )
+    return Profile(
+        source=source,
+        sample_types=sample_types,
+        value_index=value_index,
+        samples=tuple(samples),
+        locations=locations,
+        period_type=period_type,
+        period=message.period,
+        duration_nanos=message.duration_nanos,
+        time_nanos=message.time_nanos,
+        kind=_kind(locations.values()),
+    )
+
+
+def _value_index(
+    message: profile_pb2.Profile, sample_types: tuple[ValueType, ...], strings: _Strings
+) -> int:
+    default = strings.get(message.default_sample_type, "default_sample_type")
+    if default:
+        for index, value_type in enumerate(sample_types):
+            if value_type.type == default:
+                return index
+    return len(sample_types) - 1
+
+
+def _kind(locations: Iterable[Location]) -> ProfileKind:
+    """Per-address when any Location carries an address or several Locations share a function.
+
+    pprof-rs writes address 0 everywhere and exactly one Location per function name, so a
+    profile with real addresses, or with one function at several Locations, has per-site lines.
+    """
+    seen: set[str] = set()
+    for location in locations:
+        if location.address:
+            return ProfileKind.PER_ADDRESS
+        for line in location.lines:
+            if line.function.name in seen:
+                return ProfileKind.PER_ADDRESS
+            seen.add(line.function.name)
+    return ProfileKind.PER_FUNCTION
