@@ -248,8 +248,7 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
         for location_id in ids:
             if location_id not in locations:
                 raise ProfileError(
-                    f"{source}: sample {i} refers to location {location_id}, "
-                    "which does not exist",
+                    f"{source}: sample {i} refers to location {location_id}, which does not exist",
                     hint="the profile is inconsistent; re-record it",
                 )
         samples.append(Sample(ids, sample.value[value_index]))

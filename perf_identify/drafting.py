@@ -1,0 +1,84 @@
+"""Drafters: turn checked facts into prose, behind one small protocol.
+
+Contract: a `Drafter` takes every hotspot's `HotspotFacts` at once (so an implementation may
+work on them concurrently and share a prompt prefix) and returns one `DraftResult` per hotspot,
+in the same order. Every draft it returns has passed the schema and the grounding checks; a
+drafter that cannot produce a valid draft for a hotspot returns the offline draft for it and
+says so in `fallback_reason`. Only failures that make every draft impossible (for example a
+refused API key) are raised, as `DraftError`.
+
+`OfflineDrafter` is the deterministic default: no network, no key, the same text every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from perf_identify.errors import DraftError
+from perf_identify.facts import HotspotFacts
+from perf_identify.grounding import draft_problems
+from perf_identify.offline_drafter import offline_draft
+from perf_identify.schema import Draft
+
+
+@dataclass(frozen=True, slots=True)
+class DraftResult:
+    draft: Draft
+    drafter: str
+    """`offline` or the model's name."""
+    retries: int = 0
+    fallback_reason: str = ""
+    """Why the offline draft stands in for a model's, when it does."""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftingSummary:
+    drafter: str
+    results: tuple[DraftResult, ...]
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    estimated_cost_usd: float = 0.0
+
+    @property
+    def retries(self) -> int:
+        return sum(result.retries for result in self.results)
+
+    @property
+    def fallbacks(self) -> int:
+        return sum(1 for result in self.results if result.fallback_reason)
+
+
+class Drafter(Protocol):
+    name: str
+
+    def draft_all(
+        self, facts: Sequence[HotspotFacts], sources: Sequence[Sequence[str]]
+    ) -> DraftingSummary:
+        """One result per fact, in order; `sources[i]` is the lines of `facts[i]`'s file."""
+        ...
+
+
+class OfflineDrafter:
+    """Deterministic prose from the facts; the default without an API key."""
+
+    name = "offline"
+
+    def draft_all(
+        self, facts: Sequence[HotspotFacts], sources: Sequence[Sequence[str]]
+    ) -> DraftingSummary:
+        results: list[DraftResult] = []
+        for fact, lines in zip(facts, sources, strict=True):
+            draft = offline_draft(fact)
+            problems = draft_problems(draft, fact, lines)
+            if problems:
+                # The offline drafter is the last resort; a failing check is our bug.
+                raise DraftError(
+                    f"offline draft for {fact.function} failed its own checks: {problems[0]}",
+                    hint="please report this with the profile that produced it",
+                )
+            results.append(DraftResult(draft=draft, drafter=self.name))
+        return DraftingSummary(drafter=self.name, results=tuple(results))

@@ -1,0 +1,163 @@
+"""The checked facts about one hotspot: the only thing a drafter sees, and what it may not change.
+
+Contract: `hotspot_facts(...)` is pure. It joins a ranked `Hotspot`, its source text and the
+run's context into `HotspotFacts`: the function's real extent, the line to cite (see
+`source.choose_line`), a numbered excerpt, the class and the file name. It returns a
+`SourceProblem` instead when the source cannot back a line: the file is absent, the function is
+not in it, or the profile points past the end of the file (the source changed since it was
+recorded). Nothing here invents a line.
+
+`issue_document(...)` turns facts plus a validated `Draft` into the `IssueDocument` that
+`render.py` prints: every figure (runtime, rank, share, file, line, function) comes from the
+facts, only prose comes from the draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from perf_identify.classify import Classification, classify, dominant_call_site, issue_name
+from perf_identify.pprof import ProfileKind
+from perf_identify.ranking import Hotspot, Share, short_name
+from perf_identify.render import IssueDocument, LogEntry, Status, issue_title
+from perf_identify.schema import Draft
+from perf_identify.source import FunctionExtent, LineChoice, choose_line, find_function
+from perf_identify.source import numbered_excerpt as _numbered_excerpt
+
+EXCERPT_LINES = 160
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    benchmark_file: str
+    runtime_ms: int
+    total: int
+    """The profile's total value, in `unit`."""
+    unit: str
+    """`nanoseconds` for CPU profiles; figures are shown in ms then."""
+    kind: ProfileKind
+
+
+@dataclass(frozen=True, slots=True)
+class HotspotFacts:
+    name: str
+    hotspot: Hotspot
+    context: RunContext
+    function: str
+    """What `Function:` prints: `VM::index_op`, `<Value as Clone>::clone`, `builtin_fold`."""
+    extent: FunctionExtent
+    line: LineChoice
+    line_text: str
+    signature_text: str
+    excerpt: str
+    classification: Classification
+    call_site: Share | None
+    """For a tiny helper, the call site carrying most of its time."""
+
+    @property
+    def rank(self) -> int:
+        return self.hotspot.rank
+
+    @property
+    def file(self) -> str:
+        return self.hotspot.file
+
+    @property
+    def share_percent(self) -> float:
+        return self.hotspot.share_percent
+
+    def figure(self, value: int) -> str:
+        """A profile value as pprof prints it: `8683ms` for CPU time, a count otherwise."""
+        if self.context.unit == "nanoseconds":
+            return f"{value / 1_000_000:.0f}ms"
+        return f"{value} {self.context.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    hotspot: Hotspot
+    reason: str
+
+
+def hotspot_facts(
+    hotspot: Hotspot, source_text: str | None, context: RunContext, name: str | None = None
+) -> HotspotFacts | SourceProblem:
+    """Resolve `hotspot` against its source file's text (None when the file is absent)."""
+    if source_text is None:
+        return SourceProblem(hotspot, f"source file {hotspot.file or '?'} not found")
+    extent = find_function(source_text, hotspot.symbol)
+    if extent is None:
+        return SourceProblem(
+            hotspot,
+            f"{short_name(hotspot.symbol)} ({hotspot.symbol}) not found in {hotspot.file}",
+        )
+    lines = source_text.splitlines()
+    beyond = [line for line in hotspot.line_values if line > len(lines)]
+    if beyond:
+        return SourceProblem(
+            hotspot,
+            f"the profile points at line {max(beyond)} of {hotspot.file}, which has "
+            f"{len(lines)} lines: the source changed since the profile was recorded",
+        )
+    callees = _callee_names(hotspot)
+    weights = {line: float(value) for line, value in hotspot.line_values.items()}
+    choice = choose_line(source_text, extent, callees, weights or None)
+    shares = (
+        {line: value / context.total for line, value in hotspot.line_values.items()}
+        if context.total and hotspot.line_values
+        else None
+    )
+    excerpt = _numbered_excerpt(
+        source_text, extent, max_lines=EXCERPT_LINES, line_shares=shares, focus_line=choice.line
+    )
+    body = "\n".join(lines[extent.start_line - 1 : extent.end_line])
+    classification = classify(hotspot, body)
+    return HotspotFacts(
+        name=name or issue_name(hotspot, classification),
+        hotspot=hotspot,
+        context=context,
+        function=extent.display_name,
+        extent=extent,
+        line=choice,
+        line_text=lines[choice.line - 1],
+        signature_text=lines[extent.signature_line - 1],
+        excerpt=excerpt,
+        classification=classification,
+        call_site=dominant_call_site(hotspot),
+    )
+
+
+def _callee_names(hotspot: Hotspot) -> list[str]:
+    """Short names of the frames below the function, nearest first, then the leaves."""
+    names: list[str] = []
+    for share in (*hotspot.chain, *hotspot.leaves):
+        name = short_name(share.name)
+        if name not in names and share.name != hotspot.symbol:
+            names.append(name)
+    return names
+
+
+def issue_document(facts: HotspotFacts, draft: Draft, today: date) -> IssueDocument:
+    """The issue file's content: figures from `facts`, prose from `draft`."""
+    benchmark = facts.context.benchmark_file
+    return IssueDocument(
+        title=issue_title(facts.name),
+        benchmark_file=benchmark,
+        identified=today,
+        status=Status.IDENTIFIED,
+        runtime_ms=facts.context.runtime_ms,
+        rank=facts.rank,
+        share_percent=round(facts.share_percent, 1),
+        file=facts.file,
+        line=facts.line.line,
+        function=facts.function,
+        description=draft.description,
+        root_cause=draft.root_cause,
+        approach=draft.approach,
+        expected_impact=draft.expected_impact,
+        risk=draft.risk,
+        log=(
+            LogEntry(today, Status.IDENTIFIED, f"Issue discovered during profiling of {benchmark}"),
+        ),
+    )

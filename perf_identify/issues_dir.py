@@ -1,0 +1,335 @@
+"""The perf-issues folder: scanning, atomic no-clobber writes, a run lock, and the listing.
+
+Contract:
+
+* `scan_issues(out_dir)` reads every `*.txt` directly in `out_dir` (hidden files and folders
+  skipped), sorted by name; a file that does not parse (or cannot be read as UTF-8) carries its
+  `IssueFileError`, prefixed with the path, instead of a document. A missing folder scans empty.
+* `write_issue(out_dir, name, text)` refuses names that `is_valid_issue_name` rejects, creates
+  `out_dir`, and writes `out_dir/NAME.txt` atomically: a temp file `.NAME.txt.tmp-<random>` in the
+  same folder is written, flushed, fsynced and renamed over the target with `os.replace`, so a
+  reader sees the old file or the new one, never half of one. On any exception, Ctrl-C included,
+  the temp file is removed. An existing file is only replaced while it still says
+  `STATUS: IDENTIFIED` (our own earlier output); once /perf-implement or a person has moved it on,
+  or when it cannot be read or parsed, it is KEPT byte for byte: never clobber what we cannot read.
+  OS errors become `WriteError` naming the path; Ctrl-C during the write becomes `Interrupted`.
+* `OutputLock(out_dir)` holds an exclusive, non-blocking `flock` on `out_dir/.perf-identify/lock`
+  for the duration of a `with` block, so two runs never interleave their writes; a second run gets
+  `WriteError` at once instead of waiting. The kernel drops the lock when the holder exits, even
+  if it is killed, so there is no stale lock to clean up.
+* `list_directory(out_dir)` / `format_listing(entries)` reproduce `ls -la` for the user (spec
+  step 7) without running `ls`: `.` and `..` included, names sorted bytewise as in the C locale,
+  symlinks shown as `name -> target`. Times use ls's `long-iso` style (`2025-01-31 17:55`) so the
+  pure formatter needs no clock (ls's default style switches format on "older than six months")
+  and no locale for month names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import grp
+import math
+import os
+import pwd
+import secrets
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+
+from perf_identify.errors import Interrupted, IssueFileError, WriteError
+from perf_identify.render import IssueDocument, Status, is_valid_issue_name, parse_issue
+
+LOCK_DIR = ".perf-identify"
+LOCK_FILE = "lock"
+
+_NAME_HINT = (
+    "issue names are UPPERCASE_WITH_UNDERSCORES, 3 to 60 characters, e.g. STRING_CLONE_IN_LOOP"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingIssue:
+    """An issue file found in the output folder: its document, or why it did not parse."""
+
+    path: Path
+    name: str
+    document: IssueDocument | None
+    error: IssueFileError | None
+
+
+class WriteOutcome(StrEnum):
+    """What `write_issue` did with one issue file."""
+
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    UNCHANGED = "UNCHANGED"
+    KEPT = "KEPT"  # past IDENTIFIED or unreadable: left untouched
+
+
+def _read_issue(path: Path) -> IssueDocument:
+    """Parse one issue file; every failure is an `IssueFileError` that names the path."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IssueFileError(
+            f"{path}: not UTF-8 text (byte {exc.start})", hint="restore the file or delete it"
+        ) from None
+    except OSError as exc:
+        raise IssueFileError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return parse_issue(text)
+    except IssueFileError as exc:
+        raise IssueFileError(f"{path}: {exc.message}", hint=exc.hint) from None
+
+
+def scan_issues(out_dir: Path) -> list[ExistingIssue]:
+    """Every `*.txt` issue file in `out_dir`, sorted by name; broken ones carry their error."""
+    if not out_dir.is_dir():
+        return []
+    found: list[ExistingIssue] = []
+    paths = sorted(out_dir.glob("*.txt"), key=lambda p: os.fsencode(p.name))
+    for path in paths:
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        try:
+            document: IssueDocument | None = _read_issue(path)
+            error: IssueFileError | None = None
+        except IssueFileError as exc:
+            document, error = None, exc
+        found.append(ExistingIssue(path=path, name=path.stem, document=document, error=error))
+    return found
+
+
+def _existing_outcome(path: Path, data: bytes) -> WriteOutcome | None:
+    """None when `path` may be (re)written; otherwise what to report without writing."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        if path.read_bytes() == data:
+            return WriteOutcome.UNCHANGED
+        document = _read_issue(path)
+    except (OSError, IssueFileError):
+        # A folder in the way, an unreadable or hand-broken file: not ours to overwrite.
+        return WriteOutcome.KEPT
+    return None if document.status is Status.IDENTIFIED else WriteOutcome.KEPT
+
+
+def _create_temp(out_dir: Path, name: str) -> tuple[Path, int]:
+    for _ in range(100):
+        temp = out_dir / f".{name}.txt.tmp-{secrets.token_hex(4)}"
+        try:
+            # 0o666 and the umask, like any new file (mkstemp would force 0o600 on the result).
+            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name for {name} in {out_dir}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; some file systems refuse fsync on a folder, which is fine.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomically(out_dir: Path, name: str, data: bytes) -> None:
+    target = out_dir / f"{name}.txt"
+    temp: Path | None = None
+    try:
+        temp, fd = _create_temp(out_dir, name)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+        temp = None
+    except BaseException as exc:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(
+                f"interrupted while writing {target}; no partial file was left behind"
+            ) from exc
+        if isinstance(exc, OSError):
+            raise WriteError(
+                f"cannot write {target}: {exc.strerror or exc}",
+                hint=f"check that {out_dir} is writable and the disk is not full",
+            ) from exc
+        raise
+    _fsync_dir(out_dir)
+
+
+def write_issue(out_dir: Path, name: str, text: str) -> WriteOutcome:
+    """Write `out_dir/NAME.txt` atomically unless a file there is past IDENTIFIED or unreadable."""
+    if not is_valid_issue_name(name):
+        raise WriteError(f"refusing issue file name {name!r}", hint=_NAME_HINT)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot create output folder {out_dir}: {exc.strerror or exc}",
+            hint="check that the path is a writable folder, or choose another output folder",
+        ) from exc
+    data = text.encode("utf-8")
+    target = out_dir / f"{name}.txt"
+    outcome = _existing_outcome(target, data)
+    if outcome is not None:
+        return outcome
+    existed = os.path.lexists(target)
+    _write_atomically(out_dir, name, data)
+    return WriteOutcome.UPDATED if existed else WriteOutcome.CREATED
+
+
+class OutputLock:
+    """Exclusive lock on an output folder for one run; `WriteError` at once if another holds it.
+
+    The lock file is never deleted: removing it while a second run waits to open it would let two
+    runs lock two different files. Our pid is written into it so the message can name the holder.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.path = out_dir / LOCK_DIR / LOCK_FILE
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this OutputLock")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot create lock file {self.path}: {exc.strerror or exc}",
+                hint="check that the output folder is writable, or choose another one",
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            raise WriteError(
+                f"another perf-identify run{holder} is writing to {self.out_dir}",
+                hint="wait for it to finish, then run again (the lock goes away when it exits)",
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            # Closing the descriptor drops the flock; the explicit unlock just says so.
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+    return f" (pid {text})" if text.isdigit() else ""
+
+
+@dataclass(frozen=True, slots=True)
+class DirEntry:
+    """One row of `ls -la`.
+
+    `blocks` is `st_blocks` (512-byte units), which `ls` sums for its `total` line; it is an
+    addition to the row's visible columns and defaults to 0 for hand-built entries.
+    """
+
+    mode: str
+    links: int
+    owner: str
+    group: str
+    size: int
+    mtime: datetime
+    name: str
+    blocks: int = 0
+
+
+def _owner(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def list_directory(out_dir: Path) -> list[DirEntry]:
+    """The rows `ls -la out_dir` would print, `.` and `..` included, sorted bytewise (C locale)."""
+    try:
+        names = [".", "..", *os.listdir(out_dir)]
+    except OSError as exc:
+        raise WriteError(f"cannot list {out_dir}: {exc.strerror or exc}") from exc
+    entries: list[DirEntry] = []
+    for name in sorted(names, key=os.fsencode):
+        path = out_dir / name
+        try:
+            info = os.lstat(path)
+            shown = f"{name} -> {os.readlink(path)}" if stat.S_ISLNK(info.st_mode) else name
+        except OSError:
+            continue  # removed between listdir and lstat
+        entries.append(
+            DirEntry(
+                mode=stat.filemode(info.st_mode),
+                links=info.st_nlink,
+                owner=_owner(info.st_uid),
+                group=_group(info.st_gid),
+                size=info.st_size,
+                mtime=datetime.fromtimestamp(info.st_mtime).astimezone(),
+                name=shown,
+                blocks=info.st_blocks,
+            )
+        )
+    return entries
+
+
+def format_listing(entries: Sequence[DirEntry], total_blocks: int | None = None) -> str:
+    """`ls -la --time-style=long-iso` text for `entries`: `total N`, then one aligned row each.
+
+    `total_blocks` is in 1 KiB blocks, as `ls` prints it; by default it is computed from the
+    entries' 512-byte `blocks`, rounded up as `ls` does.
+    """
+    total = math.ceil(sum(e.blocks for e in entries) / 2) if total_blocks is None else total_blocks
+    lines = [f"total {total}"]
+    if entries:
+        links = max(len(str(e.links)) for e in entries)
+        owner = max(len(e.owner) for e in entries)
+        group = max(len(e.group) for e in entries)
+        size = max(len(str(e.size)) for e in entries)
+        # Numbers right-aligned, owner and group left-aligned: the column rules of GNU ls.
+        lines += [
+            f"{e.mode} {e.links:>{links}} {e.owner:<{owner}} {e.group:<{group}} "
+            f"{e.size:>{size}} {e.mtime:%Y-%m-%d %H:%M} {e.name}"
+            for e in entries
+        ]
+    return "\n".join(lines) + "\n"

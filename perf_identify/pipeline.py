@@ -1,0 +1,310 @@
+"""The one place that runs the identify stages in order; every side effect is a collaborator.
+
+Contract: `identify(request, shell)` validates FILE, runs (or skips) the make targets, decodes and
+ranks the profile, resolves each selected hotspot against its source, drafts prose, renders and
+writes the issue files under a lock, and returns an `IdentifyReport` for the reporter. It
+raises a `PerfIdentifyError` subclass for every expected failure. It prints nothing: progress
+goes through `shell.progress`, results through the returned report.
+
+Hotspots whose source cannot back a line (file absent, function not found, profile past the
+end of the file) are reported in `IdentifyReport.unresolved` and get no issue file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+from perf_identify.classify import unique_names
+from perf_identify.drafting import Drafter, DraftingSummary
+from perf_identify.errors import ProfileError
+from perf_identify.facts import (
+    HotspotFacts,
+    RunContext,
+    SourceProblem,
+    hotspot_facts,
+    issue_document,
+)
+from perf_identify.issues_dir import OutputLock, WriteOutcome, scan_issues, write_issue
+from perf_identify.make_targets import (
+    MakeOutcome,
+    RuntimeFigure,
+    run_make_stage,
+    validate_file_argument,
+)
+from perf_identify.pprof import Profile, decode_profile
+from perf_identify.ranking import Hotspot, PathMapper, Ranking, rank_profile
+from perf_identify.render import render_issue
+
+STATE_DIR = ".perf-identify"
+
+
+class Progress(Protocol):
+    def step(self, text: str) -> None:
+        """A stage starts (one line, for a status display)."""
+
+    def status(self, text: str, elapsed_s: float) -> None:
+        """A long stage is still running."""
+
+    def output(self, line: str) -> None:
+        """One line of a child process's output (shown with --verbose)."""
+
+    def notice(self, text: str) -> None:
+        """Something the user should know that is not an error."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyRequest:
+    repo: Path
+    file_arg: str
+    out_dir: Path
+    today: date
+    source_root: str = "lang/src/vm"
+    top: int = 5
+    min_percent: float = 1.0
+    profile: Path | None = None
+    skip_make: bool = False
+    always_profile: bool = False
+    runtime_ms: int | None = None
+    timeout_s: float | None = None
+
+    @property
+    def log_dir(self) -> Path:
+        return self.out_dir / STATE_DIR / "logs"
+
+
+@dataclass(frozen=True, slots=True)
+class Shell:
+    """Everything `identify` may touch, passed in so tests can substitute any of it."""
+
+    drafter: Drafter
+    progress: Progress
+    run_make: Callable[..., MakeOutcome] = run_make_stage
+    read_bytes: Callable[[Path], bytes] = Path.read_bytes
+    is_file: Callable[[Path], bool] = Path.is_file
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRow:
+    facts: HotspotFacts
+    outcome: WriteOutcome
+    path: Path
+    drafter: str
+    fallback_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyReport:
+    request: IdentifyRequest
+    file_arg: str
+    runtime: RuntimeFigure
+    profile_path: Path
+    make: MakeOutcome | None
+    ranking: Ranking
+    selected: tuple[Hotspot, ...]
+    rows: tuple[IssueRow, ...]
+    unresolved: tuple[SourceProblem, ...]
+    drafting: DraftingSummary
+
+
+def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
+    """Run the whole `/perf-identify FILE` job; see the module docstring."""
+    repo = request.repo
+    file_arg = validate_file_argument(repo, request.file_arg)
+    make_outcome: MakeOutcome | None = None
+    if request.skip_make:
+        profile_path = request.profile or repo / "profile.pb"
+    else:
+        shell.progress.step(f"make analyze FILE={file_arg}")
+        make_outcome = shell.run_make(
+            repo,
+            file_arg,
+            request.log_dir,
+            always_profile=request.always_profile,
+            timeout_s=request.timeout_s,
+            on_line=shell.progress.output,
+            status=shell.progress.status,
+            notice=shell.progress.notice,
+        )
+        profile_path = make_outcome.artifacts.profile_pb
+
+    shell.progress.step(f"decoding {profile_path.name}")
+    profile = _load_profile(profile_path, shell)
+    runtime = _runtime(request, make_outcome, profile, shell.progress)
+
+    mapper = PathMapper(request.source_root, lambda rel: shell.is_file(repo / rel))
+    ranking = rank_profile(profile, mapper)
+    _require_hotspots(ranking, request, profile_path)
+    shell.progress.notice(
+        f"profile kind: {ranking.kind.value} "
+        + (
+            "(one location per address: true line numbers)"
+            if ranking.kind.value == "per-address"
+            else "(pprof-rs, one location per function: line numbers are not trusted)"
+        )
+    )
+    selected = tuple(
+        h for h in ranking.hotspots if round(h.share_percent, 1) >= request.min_percent
+    )[: request.top]
+
+    context = RunContext(
+        benchmark_file=file_arg,
+        runtime_ms=runtime.milliseconds,
+        total=ranking.total,
+        unit=ranking.value_type.unit,
+        kind=ranking.kind,
+    )
+    resolved: list[tuple[HotspotFacts, list[str]]] = []
+    unresolved: list[SourceProblem] = []
+    for hotspot in selected:
+        text = _read_source(repo, hotspot, shell)
+        result = hotspot_facts(hotspot, text, context)
+        if isinstance(result, SourceProblem):
+            unresolved.append(result)
+            shell.progress.notice(f"no issue file for #{hotspot.rank}: {result.reason}")
+        else:
+            resolved.append((result, (text or "").splitlines()))
+
+    if not resolved:
+        # The caller shows the ranking and says which source is missing; nothing is invented.
+        return IdentifyReport(
+            request, file_arg, runtime, profile_path, make_outcome, ranking, selected, (),
+            tuple(unresolved), DraftingSummary(drafter=shell.drafter.name, results=()),
+        )  # fmt: skip
+
+    resolved = _assign_names(resolved, request.out_dir, file_arg)
+    shell.progress.step(f"drafting {len(resolved)} issue(s) with the {shell.drafter.name} drafter")
+    drafting = shell.drafter.draft_all([f for f, _ in resolved], [lines for _, lines in resolved])
+
+    shell.progress.step(f"writing {request.out_dir}")
+    rows: list[IssueRow] = []
+    with OutputLock(request.out_dir):
+        for (facts, _lines), drafted in zip(resolved, drafting.results, strict=True):
+            text = render_issue(issue_document(facts, drafted.draft, request.today))
+            outcome = write_issue(request.out_dir, facts.name, text)
+            rows.append(
+                IssueRow(
+                    facts,
+                    outcome,
+                    request.out_dir / f"{facts.name}.txt",
+                    drafted.drafter,
+                    drafted.fallback_reason,
+                )
+            )
+    return IdentifyReport(
+        request,
+        file_arg,
+        runtime,
+        profile_path,
+        make_outcome,
+        ranking,
+        selected,
+        tuple(rows),
+        tuple(unresolved),
+        drafting,
+    )
+
+
+def _load_profile(path: Path, shell: Shell) -> Profile:
+    try:
+        data = shell.read_bytes(path)
+    except FileNotFoundError as exc:
+        raise ProfileError(
+            f"profile {path} not found",
+            hint="run make profile first, or pass --profile PATH",
+        ) from exc
+    except IsADirectoryError as exc:
+        raise ProfileError(
+            f"profile {path} is a directory", hint="pass the profile.pb file"
+        ) from exc
+    except OSError as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from exc
+    return decode_profile(data, str(path))
+
+
+def _runtime(
+    request: IdentifyRequest,
+    make_outcome: MakeOutcome | None,
+    profile: Profile,
+    progress: Progress,
+) -> RuntimeFigure:
+    if request.runtime_ms is not None:
+        return RuntimeFigure(request.runtime_ms, "option")
+    if make_outcome is not None and make_outcome.runtime is not None:
+        return make_outcome.runtime
+    if make_outcome is not None:
+        progress.notice("make analyze printed no TIMING section; Runtime is the profile's duration")
+    return RuntimeFigure(round(profile.duration_nanos / 1_000_000), "profile")
+
+
+def _require_hotspots(ranking: Ranking, request: IdentifyRequest, path: Path) -> None:
+    if ranking.hotspots:
+        return
+    if ranking.unknown_fraction > 0.5:
+        raise ProfileError(
+            f"{path} has no debug info: {ranking.unknown_fraction:.0%} of samples end in "
+            "frames named Unknown",
+            hint="profile a build with debug info (the `profiling` cargo profile: debug = true)",
+        )
+    raise ProfileError(
+        f"no sample in {path} has a frame under {request.source_root}/",
+        hint="check --source-root; the profile's files are listed by `go tool pprof -top`",
+    )
+
+
+def _read_source(repo: Path, hotspot: Hotspot, shell: Shell) -> str | None:
+    if not hotspot.source_exists or not hotspot.file:
+        return None
+    try:
+        return (repo / hotspot.file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _assign_names(
+    resolved: list[tuple[HotspotFacts, list[str]]], out_dir: Path, benchmark: str
+) -> list[tuple[HotspotFacts, list[str]]]:
+    """Reuse the name of an existing issue for the same hotspot; keep new names unique.
+
+    A rerun must not create a second file for the same benchmark, file and function, even if
+    the classification (and so the computed name) changed in between.
+    """
+    previous: dict[tuple[str, str, str], str] = {}
+    taken: dict[str, tuple[str, str, str]] = {}
+    for existing in scan_issues(out_dir):
+        if existing.document is None:
+            taken[existing.name] = ("", "", "")
+            continue
+        doc = existing.document
+        key = (doc.benchmark_file, doc.file, doc.function)
+        taken[existing.name] = key
+        if doc.benchmark_file == benchmark:
+            previous.setdefault(key, existing.name)
+    names: list[str] = []
+    for facts, _ in resolved:
+        key = (benchmark, facts.file, facts.function)
+        name = previous.get(key, facts.name)
+        owner = taken.get(name)
+        if owner is not None and owner != key:
+            # The computed name belongs to another hotspot's file: never write over it.
+            name = _free_name(name, taken)
+        names.append(name)
+    unique = unique_names(names)
+    return [
+        (_renamed(facts, name), lines)
+        for (facts, lines), name in zip(resolved, unique, strict=True)
+    ]
+
+
+def _free_name(name: str, taken: dict[str, tuple[str, str, str]]) -> str:
+    index = 2
+    while f"{name}_{index}" in taken:
+        index += 1
+    return f"{name}_{index}"
+
+
+def _renamed(facts: HotspotFacts, name: str) -> HotspotFacts:
+    return facts if facts.name == name else replace(facts, name=name)

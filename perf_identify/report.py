@@ -1,0 +1,209 @@
+"""Render an `IdentifyReport` for people (a rich table) and for programs (one JSON object).
+
+Contract: the functions here only render. `print_report(report, console, listing)` writes the
+hotspot table, what happened to each issue file, the folder listing (text the caller produced,
+shaped like `ls -la`) and the next command into a rich `Console`; `report_json(report)` returns
+a JSON-ready dict with the same facts and the ranking figures in milliseconds. Neither reads a
+file, the clock or the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from perf_identify.issues_dir import WriteOutcome
+from perf_identify.offline_drafter import compact_name
+from perf_identify.pipeline import IdentifyReport
+from perf_identify.ranking import FunctionStat, Hotspot
+
+_OUTCOME_TEXT = {
+    WriteOutcome.CREATED: "created",
+    WriteOutcome.UPDATED: "updated",
+    WriteOutcome.UNCHANGED: "unchanged",
+    WriteOutcome.KEPT: "kept (past IDENTIFIED)",
+}
+
+
+def _ms(report: IdentifyReport, value: int) -> str:
+    if report.ranking.value_type.unit == "nanoseconds":
+        return f"{value / 1_000_000:.0f}ms"
+    return str(value)
+
+
+def hotspot_table(report: IdentifyReport) -> Table:
+    table = Table(title=f"Hotspots in {report.file_arg}", title_justify="left", expand=False)
+    table.add_column("#", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("flat", justify="right")
+    table.add_column("cum", justify="right")
+    table.add_column("function", no_wrap=True)
+    table.add_column("top leaf", overflow="fold")
+    table.add_column("location", no_wrap=True)
+    table.add_column("issue file", overflow="fold")
+    rows = {row.facts.hotspot.symbol: row for row in report.rows}
+    problems = {problem.hotspot.symbol: problem for problem in report.unresolved}
+    for hotspot in report.selected:
+        row = rows.get(hotspot.symbol)
+        if row is not None:
+            function = row.facts.function
+            location = f"{row.facts.file}:{row.facts.line.line}"
+            issue = f"{row.path.name} ({_OUTCOME_TEXT[row.outcome]})"
+            if row.fallback_reason:
+                issue += " [offline fallback]"
+        else:
+            function = compact_name(hotspot.symbol)
+            location = hotspot.file or hotspot.recorded_file or "?"
+            issue = "none (see below)" if hotspot.symbol in problems else "none"
+        leaf = hotspot.leaves[0] if hotspot.leaves else None
+        table.add_row(
+            str(hotspot.rank),
+            f"{hotspot.share_percent:.1f}%",
+            _ms(report, hotspot.flat),
+            _ms(report, hotspot.cum),
+            function,
+            f"{compact_name(leaf.name)} {leaf.percent:.1f}%" if leaf else "",
+            location,
+            issue,
+        )
+    return table
+
+
+def print_report(report: IdentifyReport, console: Console, listing: str | None) -> None:
+    console.print(hotspot_table(report))
+    for problem in report.unresolved:
+        console.print(f"#{problem.hotspot.rank}: no issue file: {problem.reason}", highlight=False)
+    runtime = report.runtime
+    console.print(
+        f"Runtime: {runtime.milliseconds}ms (from {_runtime_source(runtime.source)}); "
+        f"profile: {report.profile_path} ({report.ranking.kind.value}); "
+        f"drafter: {report.drafting.drafter}"
+        + (
+            f"; {report.drafting.fallbacks} fallback(s), {report.drafting.retries} retry(ies)"
+            if report.drafting.fallbacks or report.drafting.retries
+            else ""
+        ),
+        highlight=False,
+    )
+    if listing is not None:
+        console.print(Text(f"$ ls -la {report.request.out_dir}", style="dim"))
+        console.print(Text(listing.rstrip("\n")), highlight=False)
+    if report.rows:
+        first = report.rows[0]
+        console.print(
+            f"Next: /perf-implement {_display_path(report, first.path)} to implement a fix.",
+            highlight=False,
+        )
+
+
+def _display_path(report: IdentifyReport, path: Any) -> str:
+    try:
+        return str(path.relative_to(report.request.repo))
+    except ValueError:
+        return str(path)
+
+
+def _runtime_source(source: str) -> str:
+    return {
+        "parts": "the Part durations of make analyze's timed run",
+        "wall": "the wall time of make analyze's timed run",
+        "profile": "the profile's duration",
+        "option": "--runtime-ms",
+    }.get(source, source)
+
+
+def _hotspot_json(report: IdentifyReport, hotspot: Hotspot) -> dict[str, Any]:
+    def ms(value: int) -> float:
+        return (
+            round(value / 1_000_000, 3)
+            if report.ranking.value_type.unit == "nanoseconds"
+            else value
+        )
+
+    return {
+        "rank": hotspot.rank,
+        "symbol": hotspot.symbol,
+        "file": hotspot.file,
+        "source_found": hotspot.source_exists,
+        "share_percent": round(hotspot.share_percent, 3),
+        "flat_ms": ms(hotspot.flat),
+        "cum_ms": ms(hotspot.cum),
+        "self_ms": ms(hotspot.self_value),
+        "tiny_helper": hotspot.tiny_helper,
+        "leaves": [{"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.leaves],
+        "chain": [{"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.chain],
+        "callers": [s.name for s in hotspot.callers],
+        "call_sites": [
+            {"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.call_sites
+        ],
+    }
+
+
+def _function_json(report: IdentifyReport, stat: FunctionStat) -> dict[str, Any]:
+    total = report.ranking.total
+    return {
+        "name": stat.name,
+        "flat": stat.flat,
+        "cum": stat.cum,
+        "flat_percent": round(100.0 * stat.flat / total, 3) if total else 0.0,
+        "cum_percent": round(100.0 * stat.cum / total, 3) if total else 0.0,
+    }
+
+
+def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[str, Any]:
+    ranking = report.ranking
+    make = report.make
+    return {
+        "benchmark_file": report.file_arg,
+        "runtime_ms": report.runtime.milliseconds,
+        "runtime_source": report.runtime.source,
+        "profile": str(report.profile_path),
+        "profile_kind": ranking.kind.value,
+        "value_type": str(ranking.value_type),
+        "total": ranking.total,
+        "unattributed_percent": round(ranking.percent(ranking.unattributed), 3),
+        "make": None
+        if make is None
+        else {
+            "analyze_log": str(make.analyze.log_path),
+            "profile_log": None if make.profile is None else str(make.profile.log_path),
+            "profile_skipped": make.profile_skipped,
+        },
+        "hotspots": [_hotspot_json(report, h) for h in report.selected],
+        "issues": [
+            {
+                "rank": row.facts.rank,
+                "name": row.facts.name,
+                "path": str(row.path),
+                "outcome": row.outcome.value,
+                "function": row.facts.function,
+                "file": row.facts.file,
+                "line": row.facts.line.line,
+                "line_reason": row.facts.line.reason,
+                "share_percent": round(row.facts.share_percent, 1),
+                "class": row.facts.classification.issue_class.name.lower(),
+                "drafter": row.drafter,
+                "fallback_reason": row.fallback_reason or None,
+            }
+            for row in report.rows
+        ],
+        "unresolved": [
+            {"rank": p.hotspot.rank, "symbol": p.hotspot.symbol, "reason": p.reason}
+            for p in report.unresolved
+        ],
+        "missing_sources": list(ranking.missing_sources),
+        "drafting": {
+            "drafter": report.drafting.drafter,
+            "retries": report.drafting.retries,
+            "fallbacks": report.drafting.fallbacks,
+            "input_tokens": report.drafting.input_tokens,
+            "output_tokens": report.drafting.output_tokens,
+            "cache_read_tokens": report.drafting.cache_read_tokens,
+            "cache_write_tokens": report.drafting.cache_write_tokens,
+            "estimated_cost_usd": round(report.drafting.estimated_cost_usd, 6),
+        },
+        "functions": [_function_json(report, s) for s in ranking.functions[:functions_limit]],
+    }

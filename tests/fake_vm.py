@@ -1,0 +1,54 @@
+"""A fake checkout of the VM: Blitzen's layout, a Makefile with analyze/profile targets shaped
+like the real transcripts, and a recorded profile built by `tests.builders`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.builders import ProfileBuilder
+
+FAKE_VM = Path(__file__).resolve().parent / "data" / "fake_vm"
+BENCHMARK = "examples/aoc2018_day05.santa"
+VM = "lang::vm::runtime::VM"
+CALLERS = [
+    f"{VM}::execute_until",
+    f"{VM}::call_closure_sync",
+    f"{VM}::builtin_fold",
+    f"{VM}::execute_until",
+    "santa_cli::main",
+    "main",
+]
+GRAPHEMES = [
+    "core::hint::select_unpredictable",
+    "unicode_segmentation::grapheme::GraphemeCursor::next_boundary",
+    "<unicode_segmentation::grapheme::Graphemes as core::iter::traits::iterator::Iterator>::next",
+    "alloc::vec::Vec<T,A>::extend_desugared",
+    "<alloc::vec::Vec<T> as core::iter::traits::collect::FromIterator<T>>::from_iter",
+    "core::iter::traits::iterator::Iterator::collect",
+    f"{VM}::index_op",
+]
+# (stack leaf first, samples): 91% index_op, 4% Value::clone, 3% execute_until, 2% VM::push.
+STACKS: list[tuple[list[str], int]] = [
+    ([*GRAPHEMES, *CALLERS], 850),
+    (["core::str::validations::next_code_point", *GRAPHEMES[1:], *CALLERS], 60),
+    (["<lang::vm::value::Value as core::clone::Clone>::clone", *CALLERS[2:]], 40),
+    (CALLERS, 30),
+    (["core::ptr::write", "alloc::vec::Vec<T,A>::push", f"{VM}::push", *CALLERS], 20),
+]
+
+
+def recorded_profile(*, compress: bool = False) -> bytes:
+    builder = ProfileBuilder(duration_nanos=4_200_000_000)
+    for stack, count in STACKS:
+        builder.sample(stack, count)
+    return builder.build(compress=compress)
+
+
+def make_fake_vm(root: Path, *, profile: bytes | None = None) -> Path:
+    """Copy the fake VM to `root/vm` with a recorded profile; return the repo path."""
+    repo = root / "vm"
+    shutil.copytree(FAKE_VM, repo)
+    (repo / "recorded-profile.pb").write_bytes(recorded_profile() if profile is None else profile)
+    return repo
