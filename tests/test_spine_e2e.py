@@ -10,6 +10,7 @@ import pytest
 
 from perf_identify.cli import main
 from tests.fake_vm import BENCHMARK, make_fake_vm
+from tests.golden_files import assert_matches_golden
 from tests.issue_checks import check_issue_file
 
 DAY = "2026-11-26"
@@ -99,3 +100,9 @@ def test_top_and_min_percent_limit_the_issues(repo: Path) -> None:
         "VM::index_op",
         "<Value as Clone>::clone",
     ]
+
+
+def test_issue_files_match_golden(repo: Path, update_golden: bool) -> None:
+    assert _run(repo)[0] == 0
+    for path in sorted((repo / "perf-issues").glob("*.txt")):
+        assert_matches_golden(path.read_text(), f"identify/{path.name}", update=update_golden)

@@ -1,0 +1,116 @@
+"""The offline drafter and the grounding gate, on the fake VM's real source files."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from perf_identify.drafting import OfflineDrafter
+from perf_identify.facts import HotspotFacts, RunContext, SourceProblem, hotspot_facts
+from perf_identify.grounding import draft_problems
+from perf_identify.offline_drafter import compact_name, offline_draft
+from perf_identify.pprof import decode_profile
+from perf_identify.ranking import PathMapper, rank_profile
+from perf_identify.schema import Draft, Evidence
+from tests.fake_vm import FAKE_VM, recorded_profile
+
+
+def _facts() -> list[tuple[HotspotFacts, list[str]]]:
+    profile = decode_profile(recorded_profile(), "fake.pb")
+    ranking = rank_profile(
+        profile, PathMapper("lang/src/vm", lambda rel: (FAKE_VM / rel).is_file())
+    )
+    context = RunContext(
+        "examples/aoc2018_day05.santa", 340804, ranking.total, "nanoseconds", profile.kind
+    )
+    result = []
+    for hotspot in ranking.hotspots:
+        text = (FAKE_VM / hotspot.file).read_text()
+        facts = hotspot_facts(hotspot, text, context)
+        assert isinstance(facts, HotspotFacts), facts
+        result.append((facts, text.splitlines()))
+    return result
+
+
+def test_offline_drafts_pass_schema_and_grounding_and_are_deterministic() -> None:
+    pairs = _facts()
+    summary = OfflineDrafter().draft_all([f for f, _ in pairs], [lines for _, lines in pairs])
+    again = OfflineDrafter().draft_all([f for f, _ in pairs], [lines for _, lines in pairs])
+    assert summary == again
+    assert summary.fallbacks == 0
+    for (facts, lines), result in zip(pairs, summary.results, strict=True):
+        assert draft_problems(result.draft, facts, lines) == []
+        assert facts.function in result.draft.description
+        assert f"{facts.share_percent:.1f}%" in result.draft.expected_impact
+
+
+def test_description_names_chain_leaves_callers_and_line() -> None:
+    facts, _ = _facts()[0]
+    text = offline_draft(facts).description
+    assert "`Iterator::collect`" in text
+    assert "`hint::select_unpredictable` (85.0%)" in text
+    assert "`VM::execute_until`" in text
+    assert f"line {facts.line.line}" in text
+    assert "graphemes(true).collect()" in text
+
+
+def test_tiny_helper_points_at_its_call_site() -> None:
+    pairs = _facts()
+    push = next(f for f, _ in pairs if f.function == "VM::push")
+    draft = offline_draft(push)
+    assert "`VM::execute_until`" in draft.approach
+    assert draft.approach.startswith("Fix the callers")
+
+
+def test_grounding_rejects_false_evidence_and_inflated_impact() -> None:
+    facts, lines = _facts()[0]
+    honest = offline_draft(facts)
+    outside = facts.extent.end_line + 3
+    forged = honest.model_copy(
+        update={
+            "evidence": [
+                Evidence(line=outside, quote=lines[outside - 1].strip() or "x"),
+                Evidence(line=facts.line.line, quote="let nothing = here;"),
+            ],
+            "expected_impact": "This saves 99.5% of runtime and then some more besides.",
+        }
+    )
+    problems = draft_problems(forged, facts, lines)
+    assert any(f"evidence line {outside} is outside VM::index_op" in p for p in problems)
+    assert any("does not match the source line" in p for p in problems)
+    assert any("99.5%" in p and "91.0%" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("description", "[What is happening in this code path] and more words", "placeholder"),
+        ("root_cause", "short", "at least 20"),
+        ("name", "../../etc/x", "UPPERCASE_WITH_UNDERSCORES"),
+        ("name", "lower_case_name", "UPPERCASE_WITH_UNDERSCORES"),
+        ("approach", "We will do this later. TODO: decide what to change here.", "placeholder"),
+    ],
+)
+def test_schema_rejects_bad_drafts(field: str, value: str, message: str) -> None:
+    facts, _ = _facts()[0]
+    data = offline_draft(facts).model_dump()
+    data[field] = value
+    with pytest.raises(ValidationError, match=message):
+        Draft.model_validate(data)
+
+
+def test_missing_function_is_a_source_problem_not_an_invented_line() -> None:
+    facts, _ = _facts()[0]
+    result = hotspot_facts(facts.hotspot, "fn unrelated() {}\n", facts.context)
+    assert isinstance(result, SourceProblem)
+    assert "not found in lang/src/vm/runtime.rs" in result.reason
+    assert isinstance(hotspot_facts(facts.hotspot, None, facts.context), SourceProblem)
+
+
+def test_compact_name() -> None:
+    graphemes = "unicode_segmentation::grapheme::Graphemes"
+    iterator = "core::iter::traits::iterator::Iterator"
+    assert compact_name(f"<{graphemes} as {iterator}>::next") == "<Graphemes as Iterator>::next"
+    assert compact_name("core::hint::select_unpredictable") == "hint::select_unpredictable"
+    assert compact_name("alloc::vec::Vec<T,A>::extend_desugared") == "Vec<T,A>::extend_desugared"
+    assert compact_name("main") == "main"
