@@ -1,0 +1,143 @@
+"""`perf-identify FILE`: the default command, the whole /perf-identify job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from perf_identify import __version__
+from perf_identify.arguments import Parser, day, percent, positive_int, seconds
+from perf_identify.errors import SourceError, UsageError
+
+DESCRIPTION = """\
+Profile one benchmark of a Rust bytecode VM and write one issue file per hotspot.
+
+Runs `make analyze FILE=…` and `make profile FILE=…` in the repo (skipping the second when the
+first already wrote a fresh profile), ranks the profile's hotspots by the share of samples whose
+innermost frame lies in the VM's own source, reads each hot function's source, and writes
+perf-issues/NAME.txt files in the format /perf-implement and /perf-verify read.
+"""
+
+
+def build_parser(epilog: str = "") -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="perf-identify",
+        description=DESCRIPTION,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE", help="the benchmark program, e.g. examples/x.santa")
+    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
+    parser.add_argument(
+        "--source-root",
+        default="lang/src/vm",
+        help="the VM's own source, relative to the repo (default: lang/src/vm)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("perf-issues"), help="issue folder (default: perf-issues)"
+    )
+    parser.add_argument("--top", type=positive_int, default=5, help="at most N issues (default 5)")
+    parser.add_argument(
+        "--min-percent",
+        type=percent,
+        default=1.0,
+        metavar="P",
+        help="skip hotspots under P%% of runtime (default 1.0)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="analyse this existing profile.pb instead of running make (implies --skip-make)",
+    )
+    parser.add_argument(
+        "--skip-make",
+        action="store_true",
+        help="run no make target; use --profile or the repo's profile.pb",
+    )
+    parser.add_argument(
+        "--always-profile",
+        action="store_true",
+        help="run make profile even when make analyze already wrote a fresh profile",
+    )
+    parser.add_argument(
+        "--runtime-ms",
+        type=positive_int,
+        help="the Runtime to report, when make analyze's timing is not available",
+    )
+    parser.add_argument(
+        "--timeout", type=seconds, metavar="SECONDS", help="give up on a make target after this"
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="draft prose with the deterministic offline drafter (the default for now)",
+    )
+    parser.add_argument(
+        "--date", type=day, help="the IDENTIFIED date to write (default: today), YYYY-MM-DD"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    noise.add_argument(
+        "--verbose", "-v", action="store_true", help="stream make's output to stderr"
+    )
+    parser.add_argument("--version", action="version", version=f"perf-identify {__version__}")
+    return parser
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from rich.console import Console
+
+    from perf_identify.drafting import OfflineDrafter
+    from perf_identify.issues_dir import format_listing, list_directory
+    from perf_identify.pipeline import IdentifyRequest, Shell, identify
+    from perf_identify.progress import ConsoleProgress
+    from perf_identify.report import print_report, report_json
+
+    repo = args.repo.resolve()
+    if not repo.is_dir():
+        raise UsageError(f"--repo {args.repo} is not a directory")
+    out_dir = args.out if args.out.is_absolute() else repo / args.out
+    profile = args.profile
+    if profile is not None and not profile.is_absolute():
+        profile = Path.cwd() / profile
+    request = IdentifyRequest(
+        repo=repo,
+        file_arg=args.file,
+        out_dir=out_dir,
+        today=args.date or date.today(),
+        source_root=args.source_root.strip("/"),
+        top=args.top,
+        min_percent=args.min_percent,
+        profile=profile,
+        skip_make=args.skip_make or profile is not None,
+        always_profile=args.always_profile,
+        runtime_ms=args.runtime_ms,
+        timeout_s=args.timeout,
+    )
+    progress = ConsoleProgress(stderr, quiet=args.quiet or args.json, verbose=args.verbose)
+    try:
+        report = identify(request, Shell(drafter=OfflineDrafter(), progress=progress))
+    finally:
+        progress.done()
+    if args.json:
+        stdout.write(json.dumps(report_json(report), indent=2) + "\n")
+    else:
+        listing = (
+            format_listing(list_directory(out_dir)) if report.rows and out_dir.is_dir() else None
+        )
+        # A pipe gets a width that fits real symbol names instead of rich's 80 columns.
+        width = None if stdout.isatty() else 132
+        console = Console(file=stdout, highlight=False, soft_wrap=False, width=width)
+        print_report(report, console, listing)
+    if not report.rows and report.unresolved:
+        first = report.unresolved[0]
+        raise SourceError(
+            f"no issue file written: {first.reason}",
+            hint=f"run in the VM checkout or pass --repo; files are looked up under "
+            f"{request.source_root}/ by the longest suffix of the recorded path",
+        )
+    return 0
