@@ -24,13 +24,15 @@ MAX_NAME_LENGTH = 60
 
 
 class IssueClass(enum.StrEnum):
+    """Hotspot classes; on equal coverage the earlier, more specific class wins."""
+
     STRING = "string/unicode work"
+    PERSISTENT = "persistent-collection operations"
     LINEAR = "O(n) work per operation"
     HASHING = "hashing"
     ALLOCATION = "allocation/reallocation"
     CLONE_DROP = "clone and drop of values"
     MEMCPY = "memcpy/moves"
-    PERSISTENT = "persistent-collection operations"
     DISPATCH = "bytecode dispatch"
     OWN_CODE = "the function's own code"
 
@@ -84,6 +86,20 @@ _MARKERS: dict[IssueClass, tuple[str, ...]] = {
         "__rdl_alloc",
         "with_capacity",
         "box::new",
+        "::concat",
+        # Fresh pages from the kernel: what a new large allocation costs when first touched.
+        "page_fault",
+        "do_anonymous_page",
+        "clear_page",
+        "handle_mm_fault",
+        "__libc_malloc",
+        "_int_malloc",
+        "sysmalloc",
+        "_int_free",
+        "__libc_free",
+        "cfree",
+        "__mmap",
+        "__munmap",
     ),
     IssueClass.CLONE_DROP: (
         "clone",
@@ -104,7 +120,6 @@ _MARKERS: dict[IssueClass, tuple[str, ...]] = {
         "ptr::write",
         "ptr::read",
         "extend_from_slice",
-        "spec_extend",
         "mem::replace",
         "mem::swap",
     ),
@@ -141,33 +156,39 @@ class Classification:
 
 
 def classify(hotspot: Hotspot, body: str) -> Classification:
-    """Pick the class whose markers cover the most attributed value below `hotspot`."""
-    frames = _weighted_frames(hotspot)
+    """Pick the class whose markers cover the most attributed value below `hotspot`.
+
+    A class's coverage is the larger of its heaviest marked frame on the hot chain (every
+    sample below that frame passes through it) and the sum of its marked leaves (leaves are
+    disjoint). Summing nested chain frames would reward classes whose work has deep stacks.
+    """
+    chain = [(s.name, s.value) for s in hotspot.chain if s.name != hotspot.symbol]
+    leaves = [(s.name, s.value) for s in hotspot.leaves if s.name != hotspot.symbol]
     scores = dict.fromkeys(IssueClass, 0)
     evidence: dict[IssueClass, list[str]] = {issue_class: [] for issue_class in IssueClass}
-    for name, value in frames:
-        lowered = name.lower()
-        for issue_class, markers in _MARKERS.items():
-            if any(marker in lowered for marker in markers):
-                scores[issue_class] += value
-                if name not in evidence[issue_class]:
-                    evidence[issue_class].append(name)
+    for issue_class, markers in _MARKERS.items():
+        marked_chain = [(n, v) for n, v in chain if _marked(n, markers)]
+        marked_leaves = [(n, v) for n, v in leaves if _marked(n, markers)]
+        scores[issue_class] = max(
+            max((v for _, v in marked_chain), default=0), sum(v for _, v in marked_leaves)
+        )
+        for name, _ in sorted([*marked_chain, *marked_leaves], key=lambda item: -item[1]):
+            if name not in evidence[issue_class]:
+                evidence[issue_class].append(name)
     # The hotspot's own code: its name says what it does (`<Value as Clone>::clone` is clone
     # work), and an interpreter loop's own time is dispatch.
     own = hotspot.self_value
     function_name = short_name(hotspot.symbol)
-    own_name = hotspot.symbol.lower()
     for issue_class, markers in _MARKERS.items():
-        if own and any(marker in own_name for marker in markers):
+        if own and _marked(hotspot.symbol, markers):
             scores[issue_class] += own
-            evidence[issue_class].append(hotspot.symbol)
+            evidence[issue_class].insert(0, hotspot.symbol)
     if _DISPATCH_FUNCTIONS.search(function_name):
         scores[IssueClass.DISPATCH] += own + hotspot.value // 4
-        evidence[IssueClass.DISPATCH].append(hotspot.symbol)
+        evidence[IssueClass.DISPATCH].insert(0, hotspot.symbol)
     lowered_body = body.lower()
     for issue_class, markers in _BODY_MARKERS.items():
-        hits = [marker for marker in markers if marker in lowered_body]
-        if hits and scores[issue_class]:
+        if scores[issue_class] and any(marker in lowered_body for marker in markers):
             # Body evidence only breaks near-ties; the profile decides.
             scores[issue_class] += hotspot.value // 20
     # A collect over a per-character iterator is O(n) string work whichever leaf was named.
@@ -176,20 +197,17 @@ def classify(hotspot: Hotspot, body: str) -> Classification:
     best = max(IssueClass, key=lambda issue_class: (scores[issue_class], -_order(issue_class)))
     if scores[best] == 0:
         best = IssueClass.OWN_CODE
+    frames = sorted({*chain, *leaves}, key=lambda item: (-item[1], item[0]))
     return Classification(best, _detail(best, frames, body), tuple(evidence[best][:4]))
+
+
+def _marked(name: str, markers: tuple[str, ...]) -> bool:
+    lowered = name.lower()
+    return any(marker in lowered for marker in markers)
 
 
 def _order(issue_class: IssueClass) -> int:
     return list(IssueClass).index(issue_class)
-
-
-def _weighted_frames(hotspot: Hotspot) -> list[tuple[str, int]]:
-    # Leaves carry the samples; the chain says which callee led there. Count both, once each.
-    seen: dict[str, int] = {}
-    for share in (*hotspot.leaves, *hotspot.chain):
-        if share.name != hotspot.symbol:
-            seen[share.name] = max(seen.get(share.name, 0), share.value)
-    return sorted(seen.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _any(frames: Iterable[tuple[str, int]], *needles: str) -> bool:
@@ -217,7 +235,7 @@ def _detail(issue_class: IssueClass, frames: Sequence[tuple[str, int]], body: st
             return "HASH_INSERT"
         return "HASH_LOOKUP"
     if issue_class is IssueClass.ALLOCATION:
-        if _any(frames, "grow", "reserve", "realloc"):
+        if _any(frames, "grow", "reserve", "realloc", "::concat", "extend_from_slice"):
             return "VEC_REALLOCATION"
         return "ALLOCATION"
     if issue_class is IssueClass.CLONE_DROP:

@@ -352,6 +352,11 @@ def _description(facts: HotspotFacts) -> str:
 
 def _line_sentence(facts: HotspotFacts) -> str:
     quote = facts.line_text.strip()
+    line_value = facts.hotspot.line_values.get(facts.line.line, 0)
+    if facts.context.kind is ProfileKind.PER_ADDRESS and line_value and facts.context.total:
+        share = 100.0 * line_value / facts.context.total
+        basis = f"The profile records true line numbers; {_pct(share)} of runtime is on"
+        return f"{basis} line {facts.line.line}, the hottest in the function: `{quote}`."
     if facts.context.kind is ProfileKind.PER_ADDRESS:
         basis = "The profile records true line numbers, and"
     else:

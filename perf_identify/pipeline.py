@@ -4,7 +4,8 @@ Contract: `identify(request, shell)` validates FILE, runs (or skips) the make ta
 ranks the profile, resolves each selected hotspot against its source, drafts prose, renders and
 writes the issue files under a lock, and returns an `IdentifyReport` for the reporter. It
 raises a `PerfIdentifyError` subclass for every expected failure. It prints nothing: progress
-goes through `shell.progress`, results through the returned report.
+goes through `shell.progress`, results through the returned report. Each issue file written
+gets a sidecar of machine facts (git commit, profile digest; see `sidecar.py`).
 
 Hotspots whose source cannot back a line (file absent, function not found, profile past the
 end of the file) are reported in `IdentifyReport.unresolved` and get no issue file.
@@ -12,14 +13,15 @@ end of the file) are reported in `IdentifyReport.unresolved` and get no issue fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from perf_identify.classify import unique_names
-from perf_identify.drafting import Drafter, DraftingSummary
+from perf_identify.classify import MAX_NAME_LENGTH, unique_names
+from perf_identify.drafting import Drafter, DraftingSummary, DraftResult
 from perf_identify.errors import ProfileError
 from perf_identify.facts import (
     HotspotFacts,
@@ -38,6 +40,7 @@ from perf_identify.make_targets import (
 from perf_identify.pprof import Profile, decode_profile
 from perf_identify.ranking import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.render import render_issue
+from perf_identify.sidecar import Recorder, start_identification_record
 
 STATE_DIR = ".perf-identify"
 
@@ -85,6 +88,8 @@ class Shell:
     run_make: Callable[..., MakeOutcome] = run_make_stage
     read_bytes: Callable[[Path], bytes] = Path.read_bytes
     is_file: Callable[[Path], bool] = Path.is_file
+    # Gathers git state, profile digest and config before writing; records one sidecar per file.
+    record_facts: Callable[..., Recorder] = start_identification_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +183,23 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
     resolved = _assign_names(resolved, request.out_dir, file_arg)
     shell.progress.step(f"drafting {len(resolved)} issue(s) with the {shell.drafter.name} drafter")
     drafting = shell.drafter.draft_all([f for f, _ in resolved], [lines for _, lines in resolved])
+    resolved = _adopt_suggested_names(resolved, drafting.results, request.out_dir, file_arg)
 
+    record = shell.record_facts(
+        repo=repo,
+        out_dir=request.out_dir,
+        benchmark_file=file_arg,
+        profile_path=profile_path,
+        today=request.today,
+        read_bytes=shell.read_bytes,
+    )
     shell.progress.step(f"writing {request.out_dir}")
     rows: list[IssueRow] = []
     with OutputLock(request.out_dir):
         for (facts, _lines), drafted in zip(resolved, drafting.results, strict=True):
             text = render_issue(issue_document(facts, drafted.draft, request.today))
             outcome = write_issue(request.out_dir, facts.name, text)
+            record(facts, outcome)
             rows.append(
                 IssueRow(
                     facts,
@@ -290,7 +305,7 @@ def _assign_names(
         owner = taken.get(name)
         if owner is not None and owner != key:
             # The computed name belongs to another hotspot's file: never write over it.
-            name = _free_name(name, taken)
+            name = _free_name(name, taken, benchmark)
         names.append(name)
     unique = unique_names(names)
     return [
@@ -299,12 +314,54 @@ def _assign_names(
     ]
 
 
-def _free_name(name: str, taken: dict[str, tuple[str, str, str]]) -> str:
+def _free_name(name: str, taken: dict[str, tuple[str, str, str]], benchmark: str) -> str:
+    """`NAME_<BENCHMARK>` (the same hotspot seen in another benchmark), else `NAME_2`, …"""
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", PurePosixPath(benchmark).stem).strip("_").upper()
+    candidate = f"{name}_{stem}"[:MAX_NAME_LENGTH].rstrip("_") if stem else name
     index = 2
-    while f"{name}_{index}" in taken:
+    while candidate in taken or candidate == name:
+        suffix = f"_{index}"
+        candidate = name[: MAX_NAME_LENGTH - len(suffix)].rstrip("_") + suffix
         index += 1
-    return f"{name}_{index}"
+    return candidate
 
 
 def _renamed(facts: HotspotFacts, name: str) -> HotspotFacts:
     return facts if facts.name == name else replace(facts, name=name)
+
+
+def _adopt_suggested_names(
+    resolved: list[tuple[HotspotFacts, list[str]]],
+    results: Sequence[DraftResult],
+    out_dir: Path,
+    benchmark: str,
+) -> list[tuple[HotspotFacts, list[str]]]:
+    """A model's suggested name replaces ours when nothing else has a claim on it.
+
+    The schema already checked its shape (UPPERCASE_WITH_UNDERSCORES, no path). It is taken
+    only if no other hotspot of this run has or suggests it, no existing file of another
+    hotspot has it, and this hotspot has no issue file yet: a rerun keeps the existing name.
+    """
+    owners: dict[str, tuple[str, str, str]] = {}
+    for existing in scan_issues(out_dir):
+        doc = existing.document
+        key = ("", "", "") if doc is None else (doc.benchmark_file, doc.file, doc.function)
+        owners[existing.name] = key
+    suggested = [r.draft.name if not r.fallback_reason else None for r in results]
+    names = [facts.name for facts, _ in resolved]
+    adopted: list[tuple[HotspotFacts, list[str]]] = []
+    for index, ((facts, lines), name) in enumerate(zip(resolved, suggested, strict=True)):
+        key = (benchmark, facts.file, facts.function)
+        others = names[:index] + names[index + 1 :]
+        if (
+            name is None
+            or key in owners.values()
+            or suggested.count(name) > 1
+            or name in others
+            or owners.get(name, key) != key
+        ):
+            adopted.append((facts, lines))
+            continue
+        names[index] = name
+        adopted.append((_renamed(facts, name), lines))
+    return adopted
