@@ -22,8 +22,11 @@ import enum
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
+import numpy as np
 from google.protobuf.message import DecodeError
+from numpy.typing import NDArray
 
 from perf_identify._proto import profile_pb2
 from perf_identify.errors import ProfileError
@@ -82,16 +85,25 @@ class ProfileKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """A resolved profile. Samples are kept as flat arrays: a large profile has millions of
+    them, and the ranking stage works on them vectorized (`samples` builds objects on demand).
+    """
+
     source: str
     sample_types: tuple[ValueType, ...]
     value_index: int
-    samples: tuple[Sample, ...]
     locations: Mapping[int, Location]
     period_type: ValueType | None
     period: int
     duration_nanos: int
     time_nanos: int
     kind: ProfileKind
+    stack_location_ids: NDArray[np.uint64]
+    """Every sample's location ids, leaf first, concatenated."""
+    stack_offsets: NDArray[np.int64]
+    """Sample i's ids are `stack_location_ids[stack_offsets[i]:stack_offsets[i + 1]]`."""
+    values: NDArray[np.int64]
+    """Each sample's value at the value index."""
 
     @property
     def value_type(self) -> ValueType:
@@ -99,7 +111,20 @@ class Profile:
 
     @property
     def total(self) -> int:
-        return sum(abs(sample.value) for sample in self.samples)
+        return int(np.abs(self.values).sum())
+
+    @property
+    def sample_count(self) -> int:
+        return len(self.values)
+
+    @property
+    def samples(self) -> tuple[Sample, ...]:
+        ids = self.stack_location_ids.tolist()
+        offsets = self.stack_offsets.tolist()
+        return tuple(
+            Sample(tuple(ids[offsets[i] : offsets[i + 1]]), value)
+            for i, value in enumerate(self.values.tolist())
+        )
 
 
 def decode_profile(
@@ -235,25 +260,10 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
             f"{source} has no samples (field sample is empty)",
             hint="the program ran too briefly to be sampled; profile a longer run",
         )
-    expected_values = len(sample_types)
-    samples: list[Sample] = []
-    for i, sample in enumerate(message.sample):
-        if len(sample.value) != expected_values:
-            raise ProfileError(
-                f"{source}: sample {i} has {len(sample.value)} values, "
-                f"expected {expected_values} (one per sample_type)",
-                hint="the profile is inconsistent; re-record it",
-            )
-        ids = tuple(sample.location_id)
-        for location_id in ids:
-            if location_id not in locations:
-                raise ProfileError(
-                    f"{source}: sample {i} refers to location {location_id}, which does not exist",
-                    hint="the profile is inconsistent; re-record it",
-                )
-        samples.append(Sample(ids, sample.value[value_index]))
-
-    if all(sample.value == 0 for sample in samples):
+    stack_ids, offsets, values = _sample_arrays(
+        message, source, len(sample_types), value_index, locations.keys()
+    )
+    if not values.any():
         raise ProfileError(
             f"{source}: every sample's {sample_types[value_index]} value is zero",
             hint="nothing was measured; profile a longer run",
@@ -271,7 +281,9 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
         source=source,
         sample_types=sample_types,
         value_index=value_index,
-        samples=tuple(samples),
+        stack_location_ids=stack_ids,
+        stack_offsets=offsets,
+        values=values,
         locations=locations,
         period_type=period_type,
         period=message.period,
@@ -279,6 +291,47 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
         time_nanos=message.time_nanos,
         kind=_kind(locations.values()),
     )
+
+
+def _sample_arrays(
+    message: profile_pb2.Profile,
+    source: str,
+    expected_values: int,
+    value_index: int,
+    location_ids: Iterable[int],
+) -> tuple[NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]]:
+    """Samples as flat arrays, validated without a Python loop over their frames."""
+    samples = message.sample
+    count = len(samples)
+    value_counts = np.fromiter((len(s.value) for s in samples), dtype=np.int64, count=count)
+    wrong = np.flatnonzero(value_counts != expected_values)
+    if wrong.size:
+        first = int(wrong[0])
+        raise ProfileError(
+            f"{source}: sample {first} has {int(value_counts[first])} values, "
+            f"expected {expected_values} (one per sample_type)",
+            hint="the profile is inconsistent; re-record it",
+        )
+    lengths = np.fromiter((len(s.location_id) for s in samples), dtype=np.int64, count=count)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    stack_ids = np.fromiter(
+        chain.from_iterable(s.location_id for s in samples),
+        dtype=np.uint64,
+        count=int(offsets[-1]),
+    )
+    values = np.fromiter((s.value[value_index] for s in samples), dtype=np.int64, count=count)
+    known = np.fromiter(location_ids, dtype=np.uint64)
+    dangling = np.flatnonzero(~np.isin(stack_ids, known))
+    if dangling.size:
+        position = int(dangling[0])
+        sample = int(np.searchsorted(offsets, position, side="right")) - 1
+        raise ProfileError(
+            f"{source}: sample {sample} refers to location {int(stack_ids[position])}, "
+            "which does not exist",
+            hint="the profile is inconsistent; re-record it",
+        )
+    return stack_ids, offsets, values
 
 
 def _value_index(

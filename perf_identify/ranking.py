@@ -22,11 +22,13 @@ of each of its lines. Sorting is deterministic: value descending, then name.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from perf_identify.pprof import Profile, ProfileKind, ValueType
+import numpy as np
+from numpy.typing import NDArray
+
+from perf_identify.pprof import Line, Profile, ProfileKind, ValueType
 
 # Recorded paths of code that is never the VM's own, whatever suffix happens to match.
 _FOREIGN_PATH_MARKERS = ("/rustc/", "/rust/deps/", "/.cargo/registry/", "/.cargo/git/")
@@ -202,84 +204,95 @@ class Ranking:
         return 100.0 * value / self.total if self.total else 0.0
 
 
-@dataclass(slots=True)
-class _Accumulator:
-    value: int = 0
-    self_value: int = 0
-    leaves: Counter[str] = field(default_factory=Counter)
-    below: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
-    above: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
-    lines: Counter[int] = field(default_factory=Counter)
-    recorded_line: int = 0
-    file: str = ""
-    recorded_file: str = ""
-    exists: bool = False
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Per-line facts, indexed by a line's position in the flattened location table."""
+
+    node_names: list[str]
+    """Function name per node (pprof's node key at function granularity)."""
+    line_node: NDArray[np.int64]
+    line_number: NDArray[np.int64]
+    line_function: NDArray[np.int64]
+    """Function id per line (0 for an unsymbolized location)."""
+    line_vm_key: NDArray[np.int64]
+    """Index into `vm_keys` for lines in the VM's source, else -1."""
+    line_unknown: NDArray[np.bool_]
+    vm_keys: list[str]
+    location_ids: NDArray[np.uint64]
+    """Sorted location ids; location i's lines start at `location_line_start[i]`."""
+    location_line_start: NDArray[np.int64]
+    location_line_count: NDArray[np.int64]
+    function_files: dict[int, str]
 
 
-def rank_profile(profile: Profile, paths: PathMapper) -> Ranking:
-    """Compute pprof's flat/cum and the attributed hotspots of `profile`."""
-    frame_names, frame_vm, frame_files = _function_tables(profile, paths)
-    # One frame is (function id, line); a Location with no Lines is one unsymbolized frame.
-    location_frames: dict[int, tuple[tuple[int, int], ...]] = {
-        location.id: tuple((line.function.id, line.line) for line in location.lines) or ((0, 0),)
-        for location in profile.locations.values()
-    }
+@dataclass(frozen=True, slots=True)
+class _Frames:
+    """Every sample's frames, leaf first, concatenated (inlined Lines expanded)."""
 
-    stacks: Counter[tuple[int, ...]] = Counter()
-    for sample in profile.samples:
-        stacks[sample.location_ids] += sample.value
+    line: NDArray[np.int64]
+    node: NDArray[np.int64]
+    sample: NDArray[np.int64]
+    start: NDArray[np.int64]
+    """First frame of each sample (== its leaf); meaningful only where `count > 0`."""
+    count: NDArray[np.int64]
 
-    flat: Counter[str] = Counter()
-    cum: Counter[str] = Counter()
-    per_vm: dict[str, _Accumulator] = defaultdict(_Accumulator)
-    unattributed = 0
-    unknown = 0
-    for location_ids, value in stacks.items():
-        frames = [frame for location_id in location_ids for frame in location_frames[location_id]]
-        if not frames:
-            continue
-        names = [frame_names[function_id] for function_id, _ in frames]
-        flat[names[0]] += value
-        for name in set(names):
-            cum[name] += value
-        if names[0] in (UNSYMBOLIZED, "Unknown") or frame_files.get(frames[0][0], "") in (
-            "",
-            "Unknown",
-        ):
-            unknown += abs(value)
-        vm_index = next(
-            (i for i, (function_id, _) in enumerate(frames) if frame_vm.get(function_id)), None
-        )
-        if vm_index is None:
-            unattributed += value
-            continue
-        function_id, line = frames[vm_index]
-        key = fold_closures(names[vm_index])
-        acc = per_vm[key]
-        acc.value += value
-        acc.leaves[names[0]] += value
-        if vm_index == 0:
-            acc.self_value += value
-        acc.below.append((tuple(reversed(names[:vm_index])), value))
-        acc.above.append((_vm_callers(frames, names, frame_vm, vm_index, key), value))
-        acc.lines[line] += value
-        if not acc.file:
-            recorded_file = frame_files[function_id]
-            mapped = paths.map(recorded_file)
-            acc.file, acc.exists, acc.recorded_file = mapped.relative, mapped.exists, recorded_file
-            acc.recorded_line = line
+
+def rank_profile(profile: Profile, paths: PathMapper, *, detail_limit: int = 50) -> Ranking:
+    """Compute pprof's flat/cum and the attributed hotspots of `profile`.
+
+    The figures are computed for every function and every VM function; leaves, chains,
+    callers, call sites and line values only for the `detail_limit` heaviest hotspots.
+    """
+    tables = _tables(profile, paths)
+    frames = _frames(profile, tables)
+    values = profile.values
+    node_count = len(tables.node_names)
+    nonempty = frames.count > 0
+    leaf_nodes = frames.node[frames.start[nonempty]]
+    flat = _sum_by(leaf_nodes, values[nonempty], node_count)
+    # cum counts a node once per sample, however often recursion repeats it.
+    pairs = _distinct(frames.sample * node_count + frames.node)
+    cum = _sum_by(pairs % node_count, values[pairs // node_count], node_count)
+
+    vm_frames = np.flatnonzero(tables.line_vm_key[frames.line] >= 0)
+    vm_samples = frames.sample[vm_frames]
+    first = np.ones(len(vm_frames), dtype=bool)
+    first[1:] = vm_samples[1:] != vm_samples[:-1]
+    attributed_frame = vm_frames[first]
+    attributed_sample = vm_samples[first]
+    attributed_key = tables.line_vm_key[frames.line[attributed_frame]]
+    key_values = _sum_by(attributed_key, values[attributed_sample], len(tables.vm_keys))
+    unattributed = int(values[nonempty].sum()) - int(values[attributed_sample].sum())
+    leaf_lines = frames.line[frames.start[nonempty]]
+    unknown = int(np.abs(values[nonempty][tables.line_unknown[leaf_lines]]).sum())
 
     total = profile.total
     functions = tuple(
         sorted(
-            (FunctionStat(name, flat[name], cum[name]) for name in cum),
+            (
+                FunctionStat(tables.node_names[node], int(flat[node]), int(cum[node]))
+                for node in np.flatnonzero(cum != 0).tolist()
+            ),
             key=lambda stat: (-stat.flat, -stat.cum, stat.name),
         )
     )
-    ordered = sorted(per_vm.items(), key=lambda item: (-item[1].value, item[0]))
+    present = sorted(
+        {int(key) for key in attributed_key.tolist()},
+        key=lambda key: (-int(key_values[key]), tables.vm_keys[key]),
+    )
+    order = np.argsort(attributed_key, kind="stable")
+    bounds = np.searchsorted(attributed_key[order], np.arange(len(tables.vm_keys) + 1))
+    context = _Context(profile, paths, tables, frames, flat, cum, vm_frames, total)
     hotspots = tuple(
-        _hotspot(rank=rank, key=key, acc=acc, flat=flat, cum=cum, total=total, kind=profile.kind)
-        for rank, (key, acc) in enumerate(ordered, start=1)
+        context.hotspot(
+            rank,
+            key,
+            int(key_values[key]),
+            attributed_frame[order[bounds[key] : bounds[key + 1]]],
+            attributed_sample[order[bounds[key] : bounds[key + 1]]],
+            detailed=rank <= detail_limit,
+        )
+        for rank, key in enumerate(present, start=1)
     )
     missing = tuple(sorted({h.file for h in hotspots if not h.source_exists and h.file}))
     return Ranking(
@@ -295,104 +308,310 @@ def rank_profile(profile: Profile, paths: PathMapper) -> Ranking:
     )
 
 
-def _function_tables(
-    profile: Profile, paths: PathMapper
-) -> tuple[dict[int, str], dict[int, bool], dict[int, str]]:
-    names: dict[int, str] = {0: UNSYMBOLIZED}
-    vm: dict[int, bool] = {0: False}
-    files: dict[int, str] = {0: ""}
-    for location in profile.locations.values():
-        for line in location.lines:
-            function = line.function
-            if function.id in names:
+def _distinct(keys: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The distinct values of `keys`, sorted: sort plus a neighbour mask, which is an order of
+    magnitude faster than np.unique's hash path on tens of millions of int64 keys."""
+    ordered = np.sort(keys)
+    if not len(ordered):
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _group_sums(
+    keys: NDArray[np.int64], weights: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Distinct `keys` and the sum of `weights` for each: sized by the input, not the key
+    space, which matters when a hotspot's few samples are grouped by one of 50,000 nodes."""
+    if not len(keys):
+        return keys, weights
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.add.reduceat(weights[order], starts)
+
+
+def _best(keys: NDArray[np.int64], sums: NDArray[np.int64], names: list[str]) -> int:
+    """Index into `keys` of the heaviest key; ties go to the name that sorts first."""
+    return min(range(len(keys)), key=lambda i: (-int(sums[i]), names[int(keys[i])]))
+
+
+def _sum_by(keys: NDArray[np.int64], weights: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+    """Exact integer sums of `weights` grouped by `keys` (bincount's float sums, rounded;
+    profile values stay far below 2**53)."""
+    sums = np.bincount(keys, weights=weights.astype(np.float64), minlength=size)
+    return np.rint(sums).astype(np.int64)
+
+
+def _tables(profile: Profile, paths: PathMapper) -> _Tables:
+    node_of: dict[str, int] = {}
+    vm_key_of: dict[str, int] = {}
+    vm_by_function: dict[int, bool] = {}
+    function_files: dict[int, str] = {0: ""}
+    line_node: list[int] = []
+    line_number: list[int] = []
+    line_function: list[int] = []
+    line_vm_key: list[int] = []
+    line_unknown: list[bool] = []
+    location_ids = sorted(profile.locations)
+    starts: list[int] = []
+    counts: list[int] = []
+    for location_id in location_ids:
+        location = profile.locations[location_id]
+        starts.append(len(line_node))
+        entries: list[tuple[str, Line | None]] = [
+            (line.function.name or line.function.system_name or UNSYMBOLIZED, line)
+            for line in location.lines
+        ] or [(UNSYMBOLIZED, None)]
+        counts.append(len(entries))
+        for name, line in entries:
+            line_node.append(node_of.setdefault(name, len(node_of)))
+            if line is None:
+                line_number.append(0)
+                line_function.append(0)
+                line_vm_key.append(-1)
+                line_unknown.append(True)
                 continue
-            names[function.id] = function.name or function.system_name or UNSYMBOLIZED
-            files[function.id] = function.filename
-            vm[function.id] = paths.is_vm(paths.map(function.filename))
-    return names, vm, files
-
-
-def _vm_callers(
-    frames: list[tuple[int, int]],
-    names: list[str],
-    frame_vm: Mapping[int, bool],
-    vm_index: int,
-    key: str,
-) -> tuple[str, ...]:
-    callers: list[str] = []
-    previous = key
-    for index in range(vm_index + 1, len(frames)):
-        if not frame_vm.get(frames[index][0]):
-            continue
-        name = fold_closures(names[index])
-        if name != previous:
-            callers.append(name)
-            previous = name
-        if len(callers) >= _CALLER_LIMIT:
-            break
-    return tuple(callers)
-
-
-def _heaviest_path(
-    paths: Iterable[tuple[tuple[str, ...], int]], limit: int
-) -> list[tuple[str, int]]:
-    """Follow the heaviest child at each depth, as a reader of a flame graph would."""
-    current = [(path, value) for path, value in paths if path]
-    result: list[tuple[str, int]] = []
-    depth = 0
-    while current and depth < limit:
-        totals: Counter[str] = Counter()
-        for path, value in current:
-            totals[path[depth]] += value
-        best, best_value = min(totals.items(), key=lambda item: (-item[1], item[0]))
-        result.append((best, best_value))
-        depth += 1
-        current = [
-            (path, value)
-            for path, value in current
-            if path[depth - 1] == best and len(path) > depth
-        ]
-    return result
-
-
-def _shares(pairs: Iterable[tuple[str, int]], total: int) -> tuple[Share, ...]:
-    return tuple(
-        Share(name, value, 100.0 * value / total if total else 0.0) for name, value in pairs
+            function = line.function
+            function_files[function.id] = function.filename
+            is_vm = vm_by_function.get(function.id)
+            if is_vm is None:
+                is_vm = paths.is_vm(paths.map(function.filename))
+                vm_by_function[function.id] = is_vm
+            key = fold_closures(name)
+            line_number.append(line.line)
+            line_function.append(function.id)
+            line_vm_key.append(vm_key_of.setdefault(key, len(vm_key_of)) if is_vm else -1)
+            line_unknown.append(name == "Unknown" or function.filename in ("", "Unknown"))
+    return _Tables(
+        node_names=list(node_of),
+        line_node=np.array(line_node, dtype=np.int64),
+        line_number=np.array(line_number, dtype=np.int64),
+        line_function=np.array(line_function, dtype=np.int64),
+        line_vm_key=np.array(line_vm_key, dtype=np.int64),
+        line_unknown=np.array(line_unknown, dtype=bool),
+        vm_keys=list(vm_key_of),
+        location_ids=np.array(location_ids, dtype=np.uint64),
+        location_line_start=np.array(starts, dtype=np.int64),
+        location_line_count=np.array(counts, dtype=np.int64),
+        function_files=function_files,
     )
 
 
-def _hotspot(
-    *,
-    rank: int,
-    key: str,
-    acc: _Accumulator,
-    flat: Mapping[str, int],
-    cum: Mapping[str, int],
-    total: int,
-    kind: ProfileKind,
-) -> Hotspot:
-    leaves = sorted(acc.leaves.items(), key=lambda item: (-item[1], item[0]))[:_LIST_LIMIT]
-    call_sites: Counter[str] = Counter()
-    for callers, value in acc.above:
-        if callers:
-            call_sites[callers[0]] += value
-    sites = sorted(call_sites.items(), key=lambda item: (-item[1], item[0]))[:_LIST_LIMIT]
-    return Hotspot(
-        rank=rank,
-        symbol=key,
-        file=acc.file,
-        recorded_file=acc.recorded_file,
-        source_exists=acc.exists,
-        value=acc.value,
-        share_percent=100.0 * acc.value / total if total else 0.0,
-        flat=flat.get(key, 0),
-        cum=cum.get(key, 0),
-        self_value=acc.self_value,
-        leaves=_shares(leaves, total),
-        chain=_shares(_heaviest_path(acc.below, _CHAIN_LIMIT), total),
-        callers=_shares(_heaviest_path(acc.above, _CALLER_LIMIT), total),
-        call_sites=_shares(sites, total),
-        tiny_helper=is_tiny_helper(key),
-        line_values=dict(acc.lines) if kind is ProfileKind.PER_ADDRESS else {},
-        recorded_line=acc.recorded_line,
+def _location_indices(
+    sorted_ids: NDArray[np.uint64], stack_ids: NDArray[np.uint64]
+) -> NDArray[np.int64]:
+    """Position of each stack entry's location id in `sorted_ids` (all ids exist: decode
+    checked). Profiles number locations densely from 1, so a lookup table usually beats a
+    binary search per entry."""
+    if not len(sorted_ids):
+        return np.zeros(0, dtype=np.int64)
+    largest = int(sorted_ids[-1])
+    if largest <= 4 * len(sorted_ids) + 1024:
+        table = np.zeros(largest + 1, dtype=np.int64)
+        table[sorted_ids.astype(np.int64)] = np.arange(len(sorted_ids), dtype=np.int64)
+        return table[stack_ids.astype(np.int64)]
+    return np.searchsorted(sorted_ids, stack_ids).astype(np.int64)
+
+
+def _frames(profile: Profile, tables: _Tables) -> _Frames:
+    entry_location = _location_indices(tables.location_ids, profile.stack_location_ids)
+    per_entry = tables.location_line_count[entry_location]
+    entry_start = np.zeros(len(per_entry) + 1, dtype=np.int64)
+    np.cumsum(per_entry, out=entry_start[1:])
+    frame_count = int(entry_start[-1])
+    # Frame f of entry e is line `location_line_start[e] + (f - entry_start[e])`.
+    shift = np.repeat(tables.location_line_start[entry_location] - entry_start[:-1], per_entry)
+    line = shift + np.arange(frame_count, dtype=np.int64)
+    sample_start = entry_start[profile.stack_offsets]
+    count = np.diff(sample_start)
+    sample = np.repeat(np.arange(len(count), dtype=np.int64), count)
+    return _Frames(
+        line=line,
+        node=tables.line_node[line],
+        sample=sample,
+        start=sample_start[:-1],
+        count=count,
     )
+
+
+class _Context:
+    """What every hotspot's details are computed from."""
+
+    def __init__(  # noqa: PLR0917 - one plain record of what rank_profile computed
+        self,
+        profile: Profile,
+        paths: PathMapper,
+        tables: _Tables,
+        frames: _Frames,
+        flat: NDArray[np.int64],
+        cum: NDArray[np.int64],
+        vm_frames: NDArray[np.int64],
+        total: int,
+    ) -> None:
+        self.profile = profile
+        self.paths = paths
+        self.tables = tables
+        self.frames = frames
+        self.flat = flat
+        self.cum = cum
+        self.vm_frames = vm_frames
+        self.total = total
+        self.node_of = {name: node for node, name in enumerate(tables.node_names)}
+
+    def _share(self, name: str, value: int) -> Share:
+        return Share(name, value, 100.0 * value / self.total if self.total else 0.0)
+
+    def _ranked(
+        self, keys: NDArray[np.int64], weights: NDArray[np.int64], names: list[str], limit: int
+    ) -> tuple[Share, ...]:
+        distinct, sums = _group_sums(keys, weights)
+        pairs = [(names[k], int(v)) for k, v in zip(distinct.tolist(), sums.tolist(), strict=True)]
+        pairs = [pair for pair in pairs if pair[1] != 0]
+        pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+        return tuple(self._share(name, value) for name, value in pairs[:limit])
+
+    def hotspot(
+        self,
+        rank: int,
+        key: int,
+        value: int,
+        frame: NDArray[np.int64],
+        sample: NDArray[np.int64],
+        *,
+        detailed: bool,
+    ) -> Hotspot:
+        tables, frames = self.tables, self.frames
+        symbol = tables.vm_keys[key]
+        weights = self.profile.values[sample]
+        first_function = int(tables.line_function[frames.line[frame[0]]])
+        recorded_file = tables.function_files[first_function]
+        mapped = self.paths.map(recorded_file)
+        node = self.node_of.get(symbol)
+        leaf = frames.start[sample]
+        self_value = int(weights[frame == leaf].sum())
+        leaves: tuple[Share, ...] = ()
+        chain: tuple[Share, ...] = ()
+        callers: tuple[Share, ...] = ()
+        call_sites: tuple[Share, ...] = ()
+        line_values: dict[int, int] = {}
+        if detailed:
+            leaves = self._ranked(frames.node[leaf], weights, tables.node_names, _LIST_LIMIT)
+            chain = self._chain(frame, leaf, weights)
+            caller_keys = self._caller_keys(frame, sample, key)
+            callers = self._heaviest(caller_keys, weights, tables.vm_keys, _CALLER_LIMIT)
+            has_site = caller_keys[:, 0] >= 0
+            call_sites = self._ranked(
+                caller_keys[has_site, 0], weights[has_site], tables.vm_keys, _LIST_LIMIT
+            )
+            line_values = (
+                self._line_values(frame, weights)
+                if self.profile.kind is ProfileKind.PER_ADDRESS
+                else {}
+            )
+        return Hotspot(
+            rank=rank,
+            symbol=symbol,
+            file=mapped.relative,
+            recorded_file=recorded_file,
+            source_exists=mapped.exists,
+            value=value,
+            share_percent=100.0 * value / self.total if self.total else 0.0,
+            flat=int(self.flat[node]) if node is not None else 0,
+            cum=int(self.cum[node]) if node is not None else 0,
+            self_value=self_value,
+            leaves=leaves,
+            chain=chain,
+            callers=callers,
+            call_sites=call_sites,
+            tiny_helper=is_tiny_helper(symbol),
+            line_values=line_values,
+            recorded_line=int(self.tables.line_number[frames.line[frame[0]]]),
+        )
+
+    def _line_values(self, frame: NDArray[np.int64], weights: NDArray[np.int64]) -> dict[int, int]:
+        numbers, sums = _group_sums(self.tables.line_number[self.frames.line[frame]], weights)
+        return dict(zip(numbers.tolist(), sums.tolist(), strict=True))
+
+    def _chain(
+        self, frame: NDArray[np.int64], leaf: NDArray[np.int64], weights: NDArray[np.int64]
+    ) -> tuple[Share, ...]:
+        """Heaviest path from just below the VM frame down to a leaf, one level at a time."""
+        names = self.tables.node_names
+        result: list[Share] = []
+        position = frame - 1
+        active = position >= leaf
+        while active.any() and len(result) < _CHAIN_LIMIT:
+            nodes = self.frames.node[position[active]]
+            distinct, sums = _group_sums(nodes, weights[active])
+            index = _best(distinct, sums, names)
+            best = int(distinct[index])
+            result.append(self._share(names[best], int(sums[index])))
+            keep = np.zeros_like(active)
+            keep[active] = nodes == best
+            position = position - 1
+            active = keep & (position >= leaf)
+        return tuple(result)
+
+    def _caller_keys(
+        self, frame: NDArray[np.int64], sample: NDArray[np.int64], key: int
+    ) -> NDArray[np.int64]:
+        """Per sample, up to `_CALLER_LIMIT` VM callers above `frame` (closures folded, runs of
+        one caller collapsed as in recursion), nearest first; -1 pads."""
+        line_key = self.tables.line_vm_key
+        rows_total = len(frame)
+        result = np.full((rows_total, _CALLER_LIMIT), -1, dtype=np.int64)
+        pointer = frame.copy()
+        previous = np.full(rows_total, key, dtype=np.int64)
+        alive = np.ones(rows_total, dtype=bool)
+        for level in range(_CALLER_LIMIT):
+            seeking = alive.copy()
+            while seeking.any():
+                rows = np.flatnonzero(seeking)
+                next_frame, found = self._next_vm_frame(pointer[rows], sample[rows])
+                alive[rows[~found]] = False
+                seeking[rows[~found]] = False
+                rows, next_frame = rows[found], next_frame[found]
+                pointer[rows] = next_frame
+                next_key = line_key[self.frames.line[next_frame]]
+                new = next_key != previous[rows]
+                result[rows[new], level] = next_key[new]
+                previous[rows[new]] = next_key[new]
+                seeking[rows[new]] = False
+            if not alive.any():
+                break
+        return result
+
+    def _next_vm_frame(
+        self, pointer: NDArray[np.int64], sample: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """The next VM frame above each pointer within its own sample, and whether there is one."""
+        vm_frames = self.vm_frames
+        index = np.searchsorted(vm_frames, pointer, side="right")
+        found = index < len(vm_frames)
+        next_frame = vm_frames[np.minimum(index, max(len(vm_frames) - 1, 0))]
+        found &= self.frames.sample[next_frame] == sample
+        return next_frame, found
+
+    def _heaviest(
+        self, paths: NDArray[np.int64], weights: NDArray[np.int64], names: list[str], limit: int
+    ) -> tuple[Share, ...]:
+        """The heaviest path through rows of `paths` (-1 ends a row), level by level."""
+        result: list[Share] = []
+        active = paths[:, 0] >= 0
+        for depth in range(min(limit, paths.shape[1])):
+            if not active.any():
+                break
+            keys = paths[active, depth]
+            distinct, sums = _group_sums(keys, weights[active])
+            index = _best(distinct, sums, names)
+            best = int(distinct[index])
+            result.append(self._share(names[best], int(sums[index])))
+            keep = np.zeros_like(active)
+            keep[active] = keys == best
+            if depth + 1 >= paths.shape[1]:
+                break
+            active = keep & (paths[:, depth + 1] >= 0)
+        return tuple(result)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from perf_identify.errors import ProfileError
 from perf_identify.pprof import decode_profile
 from perf_identify.ranking import (
     PathMapper,
@@ -15,8 +18,9 @@ from perf_identify.ranking import (
     rank_profile,
     short_name,
 )
-from tests.builders import ProfileBuilder
+from tests.builders import ProfileBuilder, guess_file
 from tests.pprof_top import parse_top
+from tests.reference_ranking import reference_rank
 from tests.test_pprof import FIXTURE_NAMES
 
 MS = 1_000_000
@@ -194,3 +198,48 @@ def test_fold_closures_and_tiny_helpers() -> None:
     assert is_tiny_helper("<lang::vm::value::Value as core::clone::Clone>::clone")
     assert is_tiny_helper(f"{VM}::pop")
     assert not is_tiny_helper(f"{VM}::index_op")
+
+
+_NAMES = [
+    f"{VM}::run",
+    f"{VM}::index_op",
+    f"{VM}::call",
+    f"{VM}::call::{{{{closure}}}}",
+    "lang::vm::value::Value::clone",
+    "lang::vm::builtins::builtin_push",
+    "core::iter::traits::iterator::Iterator::collect",
+    "alloc::vec::Vec<T,A>::push",
+    "hashbrown::raw::RawTable<T,A>::find",
+    "core::ptr::write",
+    "main",
+    "Unknown",
+]
+
+
+@st.composite
+def _profiles(draw: st.DrawFn) -> tuple[bytes, bool]:
+    per_function = draw(st.booleans())
+    builder = ProfileBuilder(per_function=per_function)
+    frame = st.sampled_from(_NAMES)
+    for _ in range(draw(st.integers(1, 12))):
+        if per_function:
+            stack: list[object] = draw(st.lists(frame, min_size=0, max_size=9))
+        else:
+            located = st.tuples(frame, st.integers(1, 40)).map(
+                lambda pair: (pair[0], guess_file(pair[0]), pair[1])
+            )
+            stack = draw(st.lists(st.lists(located, min_size=1, max_size=3), max_size=9))
+        builder.sample(stack, draw(st.integers(1, 5)))  # type: ignore[arg-type]
+    return builder.build(), per_function
+
+
+@settings(max_examples=150, deadline=None)
+@given(_profiles())
+def test_vectorized_ranking_equals_the_reference(generated: tuple[bytes, bool]) -> None:
+    data, _ = generated
+    try:
+        profile = decode_profile(data, "generated.pb")
+    except ProfileError:
+        return  # e.g. every stack empty: nothing to compare
+    paths = PathMapper("lang/src/vm", lambda _: False)
+    assert rank_profile(profile, paths) == reference_rank(profile, paths)
