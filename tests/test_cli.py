@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -10,24 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from perf_identify.cli import main
+from tests.cli_runs import assert_one_error, run_cli
 from tests.conftest import REPO_ROOT
 from tests.fake_vm import BENCHMARK, make_fake_vm
 from tests.pprof_top import parse_top
 from tests.test_pprof import FIXTURE_NAMES
-
-
-def _run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def _assert_one_error(err: str, fragment: str) -> None:
-    lines = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, err
-    assert fragment in lines[0], err
-    assert "Traceback" not in err
 
 
 @pytest.fixture
@@ -35,61 +21,10 @@ def repo(tmp_path: Path) -> Path:
     return make_fake_vm(tmp_path)
 
 
-def test_missing_file_is_a_usage_error(repo: Path) -> None:
-    code, _, err = _run("examples/nope.santa", "--repo", str(repo))
-    assert code == 2
-    _assert_one_error(err, "nope.santa")
-    assert "hint: " in err
-
-
-@pytest.mark.parametrize("bad", ["x;touch pwned", "$(touch pwned)", "`touch pwned`", "a b", "x\ny"])
-def test_shell_metacharacters_are_refused_before_make_runs(repo: Path, bad: str) -> None:
-    code, _, err = _run(bad, "--repo", str(repo))
-    assert code == 2
-    _assert_one_error(err, "")
-    assert not (repo / "pwned").exists()
-    assert not (repo / "perf-issues").exists()
-
-
 def test_bad_option_is_a_usage_error_without_argparse_exit(repo: Path) -> None:
-    code, _, err = _run(BENCHMARK, "--repo", str(repo), "--top", "0")
+    code, _, err = run_cli(BENCHMARK, "--repo", str(repo), "--top", "0")
     assert code == 2
-    _assert_one_error(err, "--top")
-
-
-def test_failing_make_target_shows_exit_code_and_log(repo: Path) -> None:
-    (repo / "Makefile").write_text("analyze:\n\t@echo compiling\n\t@echo 'boom' >&2; exit 7\n")
-    code, _, err = _run(BENCHMARK, "--repo", str(repo))
-    assert code == 3
-    _assert_one_error(err, "make analyze FILE=examples/aoc2018_day05.santa failed with exit code")
-    log = repo / "perf-issues" / ".perf-identify" / "logs" / "make-analyze.log"
-    assert str(log) in err
-    assert "boom" in log.read_text()
-
-
-@pytest.mark.parametrize(
-    ("data", "fragment"),
-    [(b"", "is empty"), (b"\x00\x01garbage\xff", "not a pprof protobuf")],
-)
-def test_broken_profile_is_a_profile_error(repo: Path, data: bytes, fragment: str) -> None:
-    (repo / "broken.pb").write_bytes(data)
-    code, _, err = _run(BENCHMARK, "--repo", str(repo), "--profile", str(repo / "broken.pb"))
-    assert code == 4
-    _assert_one_error(err, fragment)
-
-
-def test_missing_profile_is_a_profile_error(repo: Path) -> None:
-    code, _, err = _run(BENCHMARK, "--repo", str(repo), "--skip-make")
-    assert code == 4
-    _assert_one_error(err, "profile.pb not found")
-
-
-def test_unwritable_output_is_a_write_error(repo: Path) -> None:
-    # Root ignores permission bits, so make the folder's parent a regular file instead.
-    (repo / "blocker").write_text("")
-    code, _, err = _run(BENCHMARK, "--repo", str(repo), "--out", str(repo / "blocker" / "issues"))
-    assert code == 7
-    _assert_one_error(err, "blocker")
+    assert_one_error(err, "--top")
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
@@ -99,7 +34,7 @@ def test_real_profiles_without_source_print_the_ranking_and_write_nothing(
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / f"{name}.santa").write_text("")
     folder = shared_fixtures / "profiles" / name
-    code, out, err = _run(
+    code, out, err = run_cli(
         f"examples/{name}.santa",
         "--repo",
         str(tmp_path),
@@ -112,7 +47,7 @@ def test_real_profiles_without_source_print_the_ranking_and_write_nothing(
         "50",
     )
     assert code == 5
-    _assert_one_error(err, "not found")
+    assert_one_error(err, "not found")
     summary = json.loads(out)
     assert summary["issues"] == []
     assert summary["unresolved"]
@@ -132,7 +67,7 @@ def test_real_profiles_without_source_print_the_ranking_and_write_nothing(
 def test_table_lists_the_hotspots_of_a_real_profile(shared_fixtures: Path, tmp_path: Path) -> None:
     (tmp_path / "x.santa").write_text("")
     profile = shared_fixtures / "profiles" / "aoc2018_day05" / "profile.pb"
-    code, out, _ = _run("x.santa", "--repo", str(tmp_path), "--profile", str(profile), "-q")
+    code, out, _ = run_cli("x.santa", "--repo", str(tmp_path), "--profile", str(profile), "-q")
     assert code == 5
     assert "VM::index_op" in out
     assert "97.4%" in out
