@@ -34,6 +34,7 @@ from perf_identify.errors import ProfileError
 GZIP_MAGIC = b"\x1f\x8b"
 # A profile of a long run is a few MiB; a file that inflates past this is hostile or broken.
 DEFAULT_MAX_INFLATED_BYTES = 1 << 30
+MAX_SAMPLE_VALUE = 1 << 53
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +322,15 @@ def _sample_arrays(
         count=int(offsets[-1]),
     )
     values = np.fromiter((s.value[value_index] for s in samples), dtype=np.int64, count=count)
+    # Beyond 2**53 a value is no measurement (2**53 ns is 104 days), and sums could overflow.
+    implausible = np.flatnonzero((values > MAX_SAMPLE_VALUE) | (values < -MAX_SAMPLE_VALUE))
+    if implausible.size:
+        first = int(implausible[0])
+        raise ProfileError(
+            f"{source}: sample {first} has value {int(values[first])}, "
+            "beyond any plausible measurement",
+            hint="the profile is corrupt; re-record it",
+        )
     known = np.fromiter(location_ids, dtype=np.uint64)
     dangling = np.flatnonzero(~np.isin(stack_ids, known))
     if dangling.size:

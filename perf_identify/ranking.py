@@ -339,10 +339,10 @@ def _best(keys: NDArray[np.int64], sums: NDArray[np.int64], names: list[str]) ->
 
 
 def _sum_by(keys: NDArray[np.int64], weights: NDArray[np.int64], size: int) -> NDArray[np.int64]:
-    """Exact integer sums of `weights` grouped by `keys` (bincount's float sums, rounded;
-    profile values stay far below 2**53)."""
-    sums = np.bincount(keys, weights=weights.astype(np.float64), minlength=size)
-    return np.rint(sums).astype(np.int64)
+    """Exact integer sums of `weights` grouped by `keys` into an array of `size`."""
+    sums = np.zeros(size, dtype=np.int64)
+    np.add.at(sums, keys, weights)
+    return sums
 
 
 def _tables(profile: Profile, paths: PathMapper) -> _Tables:

@@ -113,6 +113,8 @@ def _corrupt(mutate: object) -> bytes:
         (lambda m: m.sample[0].value.pop(), "expected 2 (one per sample_type)"),
         (lambda m: m.string_table.__setitem__(0, "x"), "string_table[0]"),
         (lambda m: m.location[1].__setattr__("id", m.location[0].id), "used twice"),
+        (lambda m: m.sample[0].value.__setitem__(1, -(2**63)), "beyond any plausible"),
+        (lambda m: m.sample[1].value.__setitem__(1, 2**62), "sample 1 has value"),
     ],
 )
 def test_inconsistent_profiles_name_the_field(mutate: object, fragment: str) -> None:
