@@ -8,19 +8,26 @@ says so in `fallback_reason`. Only failures that make every draft impossible (fo
 refused API key) are raised, as `DraftError`.
 
 `OfflineDrafter` is the deterministic default: no network, no key, the same text every run.
+`llm_drafter.LlmDrafter` drafts with Claude when a key is set and falls back to the offline
+draft hotspot by hotspot; `DraftingSummary` carries its retries, fallbacks, calls and tokens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from perf_identify.errors import DraftError
-from perf_identify.facts import HotspotFacts
-from perf_identify.grounding import draft_problems
-from perf_identify.offline_drafter import offline_draft
-from perf_identify.schema import Draft
+
+if TYPE_CHECKING:
+    # Drafts are pydantic models; importing pydantic costs more than ranking a small profile,
+    # so a run that drafts nothing (no source, --json triage) never loads it.
+    from perf_identify.facts import HotspotFacts
+    from perf_identify.schema import Draft
+
+BUDGET_REASON = "token budget"
+"""How every fallback caused by `--token-budget` starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,8 @@ class DraftResult:
     retries: int = 0
     fallback_reason: str = ""
     """Why the offline draft stands in for a model's, when it does."""
+    cached: bool = False
+    """A model's draft accepted in an earlier run, read back from the cache: no call made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +50,10 @@ class DraftingSummary:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
-    estimated_cost_usd: float = 0.0
+    estimated_cost_usd: float | None = 0.0
+    """None when the model's price is unknown (see `model_config.PRICES`)."""
+    calls: int = 0
+    """HTTP requests the model API answered, the SDK's own retries included."""
 
     @property
     def retries(self) -> int:
@@ -50,6 +62,14 @@ class DraftingSummary:
     @property
     def fallbacks(self) -> int:
         return sum(1 for result in self.results if result.fallback_reason)
+
+    @property
+    def budget_fallbacks(self) -> int:
+        return sum(1 for r in self.results if r.fallback_reason.startswith(BUDGET_REASON))
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(1 for result in self.results if result.cached)
 
 
 class Drafter(Protocol):
@@ -70,6 +90,9 @@ class OfflineDrafter:
     def draft_all(
         self, facts: Sequence[HotspotFacts], sources: Sequence[Sequence[str]]
     ) -> DraftingSummary:
+        from perf_identify.grounding import draft_problems
+        from perf_identify.offline_drafter import offline_draft
+
         results: list[DraftResult] = []
         for fact, lines in zip(facts, sources, strict=True):
             draft = offline_draft(fact)

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from perf_identify.classify import Classification, classify, dominant_call_site, issue_name
 from perf_identify.pprof import ProfileKind
 from perf_identify.ranking import Hotspot, Share, short_name
 from perf_identify.render import IssueDocument, LogEntry, Status, issue_title
-from perf_identify.schema import Draft
 from perf_identify.source import FunctionExtent, LineChoice, choose_line, find_function
 from perf_identify.source import numbered_excerpt as _numbered_excerpt
+
+if TYPE_CHECKING:
+    from perf_identify.schema import Draft
 
 EXCERPT_LINES = 160
 

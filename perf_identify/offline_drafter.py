@@ -12,13 +12,12 @@ anything but total runtime.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from perf_identify.classify import IssueClass
 from perf_identify.facts import HotspotFacts
 from perf_identify.pprof import ProfileKind
-from perf_identify.ranking import Share, fold_closures
+from perf_identify.ranking import Share, compact_name
 from perf_identify.schema import Draft, Evidence
 
 
@@ -236,47 +235,6 @@ _PLAYBOOKS: dict[IssueClass, _Playbook] = {
         recoverable_words="a tenth to a third",
     ),
 }
-
-
-def compact_name(symbol: str) -> str:
-    """`<unicode_segmentation::grapheme::Graphemes as core::iter::Iterator>::next` ->
-    `<Graphemes as Iterator>::next`; `core::hint::select_unpredictable` ->
-    `hint::select_unpredictable`."""
-    symbol = fold_closures(symbol)
-    trait_impl = re.fullmatch(r"<(.+?) as (.+)>::([^:]+)", symbol)
-    if trait_impl:
-        return (
-            f"<{_last(trait_impl.group(1))} as {_last(trait_impl.group(2))}>::{trait_impl.group(3)}"
-        )
-    parts = _split_path(symbol)
-    return "::".join(parts[-2:]) if len(parts) > 1 else symbol
-
-
-def _split_path(symbol: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    index = 0
-    while index < len(symbol):
-        char = symbol[index]
-        if char == "<":
-            depth += 1
-        elif char == ">":
-            depth -= 1
-        if depth == 0 and symbol.startswith("::", index):
-            parts.append(current)
-            current = ""
-            index += 2
-            continue
-        current += char
-        index += 1
-    parts.append(current)
-    return [part for part in parts if part]
-
-
-def _last(path: str) -> str:
-    parts = _split_path(path)
-    return re.sub(r"<.*>$", "", parts[-1]) if parts else path
 
 
 def _pct(value: float) -> str:

@@ -140,6 +140,47 @@ def short_name(symbol: str) -> str:
     return tail.split("<", 1)[0] or name
 
 
+def compact_name(symbol: str) -> str:
+    """`<unicode_segmentation::grapheme::Graphemes as core::iter::Iterator>::next` ->
+    `<Graphemes as Iterator>::next`; `core::hint::select_unpredictable` ->
+    `hint::select_unpredictable`."""
+    symbol = fold_closures(symbol)
+    trait_impl = re.fullmatch(r"<(.+?) as (.+)>::([^:]+)", symbol)
+    if trait_impl:
+        return (
+            f"<{_last(trait_impl.group(1))} as {_last(trait_impl.group(2))}>::{trait_impl.group(3)}"
+        )
+    parts = _split_path(symbol)
+    return "::".join(parts[-2:]) if len(parts) > 1 else symbol
+
+
+def _split_path(symbol: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    index = 0
+    while index < len(symbol):
+        char = symbol[index]
+        if char == "<":
+            depth += 1
+        elif char == ">":
+            depth -= 1
+        if depth == 0 and symbol.startswith("::", index):
+            parts.append(current)
+            current = ""
+            index += 2
+            continue
+        current += char
+        index += 1
+    parts.append(current)
+    return [part for part in parts if part]
+
+
+def _last(path: str) -> str:
+    parts = _split_path(path)
+    return re.sub(r"<.*>$", "", parts[-1]) if parts else path
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionStat:
     name: str

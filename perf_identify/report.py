@@ -9,16 +9,17 @@ file, the clock or the environment.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
+from perf_identify.drafting import DraftingSummary
 from perf_identify.issues_dir import WriteOutcome
-from perf_identify.offline_drafter import compact_name
 from perf_identify.pipeline import IdentifyReport
-from perf_identify.ranking import FunctionStat, Hotspot
+from perf_identify.ranking import FunctionStat, Hotspot, compact_name
+
+if TYPE_CHECKING:
+    # rich is imported where a table is drawn: a --json run never needs it.
+    from rich.console import Console
+    from rich.table import Table
 
 _OUTCOME_TEXT = {
     WriteOutcome.CREATED: "created",
@@ -35,6 +36,8 @@ def _ms(report: IdentifyReport, value: int) -> str:
 
 
 def hotspot_table(report: IdentifyReport) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"Hotspots in {report.file_arg}", title_justify="left", expand=False)
     table.add_column("#", justify="right")
     table.add_column("share", justify="right")
@@ -88,15 +91,41 @@ def print_report(report: IdentifyReport, console: Console, listing: str | None) 
         ),
         highlight=False,
     )
+    if report.drafting.drafter != "offline":
+        console.print(drafting_line(report.drafting), highlight=False)
+    for row in report.rows:
+        if row.fallback_reason:
+            console.print(
+                f"#{row.facts.rank}: offline fallback: {row.fallback_reason}", highlight=False
+            )
     if listing is not None:
+        from rich.text import Text
+
         console.print(Text(f"$ ls -la {report.request.out_dir}", style="dim"))
         console.print(Text(listing.rstrip("\n")), highlight=False)
     if report.rows:
         first = report.rows[0]
         console.print(
-            f"Next: /perf-implement {_display_path(report, first.path)} to implement a fix.",
+            # Two lines: one would wrap mid-sentence at a pipe's 132 columns.
+            f"Next: /perf-implement {_display_path(report, first.path)} to implement a fix,\n"
+            f"      then /perf-verify {_display_path(report, first.path)} to measure it.",
             highlight=False,
         )
+
+
+def drafting_line(drafting: DraftingSummary) -> str:
+    """Calls, cache hits, tokens and the estimated cost of a model's drafting."""
+    cost = drafting.estimated_cost_usd
+    priced = "unknown (no price for this model)" if cost is None else f"${cost:.4f}"
+    budget = (
+        f", {drafting.budget_fallbacks} over the token budget" if drafting.budget_fallbacks else ""
+    )
+    return (
+        f"Model: {drafting.calls} call(s), {drafting.cache_hits} draft(s) from the cache{budget}; "
+        f"tokens: {drafting.input_tokens} in, {drafting.output_tokens} out, "
+        f"{drafting.cache_read_tokens} cache read, {drafting.cache_write_tokens} cache write; "
+        f"estimated cost {priced} (list prices, an estimate)"
+    )
 
 
 def _display_path(report: IdentifyReport, path: Any) -> str:
@@ -155,6 +184,7 @@ def _function_json(report: IdentifyReport, stat: FunctionStat) -> dict[str, Any]
 
 def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[str, Any]:
     ranking = report.ranking
+    cost = report.drafting.estimated_cost_usd
     make = report.make
     return {
         "benchmark_file": report.file_arg,
@@ -203,7 +233,10 @@ def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[st
             "output_tokens": report.drafting.output_tokens,
             "cache_read_tokens": report.drafting.cache_read_tokens,
             "cache_write_tokens": report.drafting.cache_write_tokens,
-            "estimated_cost_usd": round(report.drafting.estimated_cost_usd, 6),
+            "estimated_cost_usd": None if cost is None else round(cost, 6),
+            "calls": report.drafting.calls,
+            "cache_hits": report.drafting.cache_hits,
+            "budget_fallbacks": report.drafting.budget_fallbacks,
         },
         "functions": [_function_json(report, s) for s in ranking.functions[:functions_limit]],
     }

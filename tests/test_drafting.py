@@ -8,9 +8,9 @@ from pydantic import ValidationError
 from perf_identify.drafting import OfflineDrafter
 from perf_identify.facts import HotspotFacts, RunContext, SourceProblem, hotspot_facts
 from perf_identify.grounding import draft_problems
-from perf_identify.offline_drafter import compact_name, offline_draft
+from perf_identify.offline_drafter import offline_draft
 from perf_identify.pprof import decode_profile
-from perf_identify.ranking import PathMapper, rank_profile
+from perf_identify.ranking import PathMapper, compact_name, rank_profile
 from perf_identify.schema import Draft, Evidence
 from tests.fake_vm import FAKE_VM, recorded_profile
 

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from perf_identify import __version__
-from perf_identify.arguments import Parser, day, percent, positive_int, seconds
+from perf_identify.arguments import Parser, day, non_negative_int, percent, positive_int, seconds
 from perf_identify.errors import SourceError, UsageError
+from perf_identify.model_config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MODEL,
+    DEFAULT_TIMEOUT_S,
+    NO_KEY_NOTICE,
+    LlmSettings,
+)
+
+if TYPE_CHECKING:
+    from perf_identify.drafting import Drafter
+    from perf_identify.pipeline import IdentifyRequest
 
 DESCRIPTION = """\
 Profile one benchmark of a Rust bytecode VM and write one issue file per hotspot.
@@ -70,10 +84,49 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=seconds, metavar="SECONDS", help="give up on a make target after this"
     )
-    parser.add_argument(
-        "--offline",
+    model = parser.add_argument_group(
+        "drafting",
+        "With ANTHROPIC_API_KEY set, Claude drafts the prose (ANTHROPIC_BASE_URL is honoured); "
+        "without it, or with --offline, the deterministic offline drafter does.",
+    )
+    model.add_argument(
+        "--offline", action="store_true", help="draft with the offline drafter, even with a key"
+    )
+    model.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"the model to draft with (default {DEFAULT_MODEL})"
+    )
+    model.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"hotspots drafted at once (default {DEFAULT_CONCURRENCY})",
+    )
+    model.add_argument(
+        "--token-budget",
+        type=positive_int,
+        metavar="N",
+        help="stop calling the model once N tokens are spent; the rest are drafted offline",
+    )
+    model.add_argument(
+        "--model-timeout",
+        type=seconds,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"give up on one model request after this (default {DEFAULT_TIMEOUT_S:g})",
+    )
+    model.add_argument(
+        "--model-retries",
+        type=non_negative_int,
+        default=DEFAULT_MAX_RETRIES,
+        metavar="N",
+        help=f"retries of a rate-limited, overloaded or failed request (default "
+        f"{DEFAULT_MAX_RETRIES})",
+    )
+    model.add_argument(
+        "--no-cache",
         action="store_true",
-        help="draft prose with the deterministic offline drafter (the default for now)",
+        help="ask the model again instead of reusing drafts cached under OUT/.perf-identify/",
     )
     parser.add_argument(
         "--date", type=day, help="the IDENTIFIED date to write (default: today), YYYY-MM-DD"
@@ -89,9 +142,6 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from rich.console import Console
-
-    from perf_identify.drafting import OfflineDrafter
     from perf_identify.issues_dir import format_listing, list_directory
     from perf_identify.pipeline import IdentifyRequest, Shell, identify
     from perf_identify.progress import ConsoleProgress
@@ -119,8 +169,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         timeout_s=args.timeout,
     )
     progress = ConsoleProgress(stderr, quiet=args.quiet or args.json, verbose=args.verbose)
+    drafter = _drafter(args, request, progress.notice)
     try:
-        report = identify(request, Shell(drafter=OfflineDrafter(), progress=progress))
+        report = identify(request, Shell(drafter=drafter, progress=progress))
     finally:
         progress.done()
     if args.json:
@@ -129,6 +180,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         listing = (
             format_listing(list_directory(out_dir)) if report.rows and out_dir.is_dir() else None
         )
+        from rich.console import Console
+
         # A pipe gets a width that fits real symbol names instead of rich's 80 columns.
         width = None if stdout.isatty() else 132
         console = Console(file=stdout, highlight=False, soft_wrap=False, width=width)
@@ -141,3 +194,33 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             f"{request.source_root}/ by the longest suffix of the recorded path",
         )
     return 0
+
+
+def _drafter(
+    args: argparse.Namespace, request: IdentifyRequest, notice: Callable[[str], None]
+) -> Drafter:
+    """The model drafter when a key is set and --offline is not; the offline one otherwise."""
+    from perf_identify.drafting import OfflineDrafter
+    from perf_identify.pipeline import STATE_DIR
+
+    if args.offline:
+        return OfflineDrafter()
+    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if not api_key:
+        notice(NO_KEY_NOTICE)
+        return OfflineDrafter()
+    # The SDK is imported only here, so offline runs and --help never pay for it.
+    from perf_identify.llm_drafter import LlmDrafter
+
+    state = request.out_dir / STATE_DIR
+    settings = LlmSettings(
+        api_key=api_key,
+        model=args.model,
+        concurrency=args.concurrency,
+        token_budget=args.token_budget,
+        timeout_s=args.model_timeout,
+        max_retries=args.model_retries,
+        cache_dir=None if args.no_cache else state / "cache",
+        log_path=request.log_dir / "drafting.log",
+    )
+    return LlmDrafter(settings, repo=request.repo, notice=notice)
