@@ -30,6 +30,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "perf_identify.commands.record",
         "record CMD with Linux perf; write profile.pb and flamegraph.svg",
     ),
+    "list": ("perf_identify.commands.listing", "every issue file: status, share, last log"),
+    "status": (
+        "perf_identify.commands.status",
+        "FILE IN_PROGRESS --note TEXT: start work on an issue",
+    ),
+    "implemented": (
+        "perf_identify.commands.implemented",
+        "FILE …: write the IMPLEMENTATION section (-> IMPLEMENTED)",
+    ),
+    "verify": (
+        "perf_identify.commands.verify",
+        "FILE: tests, before/after timings, the verdict (exit 10: cannot measure)",
+    ),
+    "install-commands": (
+        "perf_identify.commands.install_commands",
+        "[--repo DIR]: write the slash commands into DIR/.claude/commands/",
+    ),
 }
 EXIT_CODES = """\
 exit codes: 0 ok, 2 arguments, 3 make, 4 profile, 5 source, 6 drafting, 7 writing,

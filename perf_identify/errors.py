@@ -69,6 +69,12 @@ class IssueFileError(PerfIdentifyError):
     exit_code = 9
 
 
+class VerifyError(PerfIdentifyError):
+    """`perf-identify verify` could not measure: no baseline commit, a build or a run failed."""
+
+    exit_code = 10
+
+
 class Interrupted(PerfIdentifyError):
     """The user pressed Ctrl-C; nothing half-written was left behind."""
 

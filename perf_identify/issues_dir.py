@@ -13,6 +13,9 @@ Contract:
   `STATUS: IDENTIFIED` (our own earlier output); once /perf-implement or a person has moved it on,
   or when it cannot be read or parsed, it is KEPT byte for byte: never clobber what we cannot read.
   OS errors become `WriteError` naming the path; Ctrl-C during the write becomes `Interrupted`.
+* `write_file_atomically(path, data)` writes any other file (sidecar, baseline) the same way;
+  `replace_issue(path, expected, text)` is the lifecycle commands' rewrite of an issue file past
+  IDENTIFIED, refused (`IssueFileError`) when the file no longer holds the bytes they read.
 * `OutputLock(out_dir)` holds an exclusive, non-blocking `flock` on `out_dir/.perf-identify/lock`
   for the duration of a `with` block, so two runs never interleave their writes; a second run gets
   `WriteError` at once instead of waiting. The kernel drops the lock when the holder exits, even
@@ -34,6 +37,7 @@ import os
 import pwd
 import secrets
 import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -187,6 +191,50 @@ def write_issue(out_dir: Path, name: str, text: str) -> WriteOutcome:
     existed = os.path.lexists(target)
     _write_atomically(out_dir, name, data)
     return WriteOutcome.UPDATED if existed else WriteOutcome.CREATED
+
+
+def write_file_atomically(target: Path, data: bytes) -> None:
+    """Any file (sidecar, baseline) written as issue files are: temp file in the same folder,
+    fsync, `os.replace`; the folder is created; OS errors become `WriteError`."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    except OSError as exc:
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates 0o600; give the file the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
+        os.replace(temp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        if isinstance(exc, OSError):
+            raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise
+    _fsync_dir(target.parent)
+
+
+def replace_issue(path: Path, expected: bytes, text: str) -> None:
+    """Rewrite an issue file that still holds `expected`, atomically: the lifecycle commands'
+    write, made under the folder's `OutputLock`. If the bytes changed since the caller read them
+    (a hand edit meanwhile), `IssueFileError` and the file is left as it is."""
+    try:
+        current = path.read_bytes()
+    except OSError as exc:
+        raise IssueFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if current != expected:
+        raise IssueFileError(
+            f"{path} changed while this command ran; it was left as it is",
+            hint="run the command again on the file as it is now",
+        )
+    write_file_atomically(path, text.encode("utf-8"))
 
 
 class OutputLock:

@@ -83,9 +83,11 @@ def test_top_hotspot_is_the_stressed_function_and_line(vm: Path, expected: dict[
 
 def test_second_run_reuses_the_build_and_creates_no_duplicates(vm: Path) -> None:
     program = EXPECTED[0]["program"]
-    first = _identify(vm, program)
+    # Hotspots near the 1% cut-off come and go between recordings; the claim here is about
+    # the same hotspots being written again, so keep only the dominant ones.
+    first = _identify(vm, program, "--min-percent", "10")
     names = sorted(p.name for p in (vm / "perf-issues").glob("*.txt"))
-    second = _identify(vm, program)
+    second = _identify(vm, program, "--min-percent", "10")
     assert sorted(p.name for p in (vm / "perf-issues").glob("*.txt")) == names
     assert [i["name"] for i in second["issues"]] == [i["name"] for i in first["issues"]]
     # A new recording shifts the shares a little, so a file may be rewritten, never duplicated.

@@ -1,0 +1,68 @@
+"""Read-modify-write of one issue file for the lifecycle commands, under the folder's lock.
+
+Contract: `read_document(path)` returns the parsed document and the exact bytes it came from;
+a missing, non-UTF-8, unparsable or out-of-shape file (`lifecycle.shape_problems`) is an
+`IssueFileError` (exit 9) that starts with the path and names the line or the problem.
+
+`update_issue(path, change)` holds the folder's `OutputLock`, reads the file, applies the pure
+`change` (whose `IssueFileError`, an illegal move say, gets the path prefixed), renders the
+result, checks that it reads back to the same text (`render(parse(text)) == text`, the
+contract every file we write keeps), and replaces the file atomically only if it still holds the
+bytes that were read. On any error the file is untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from perf_identify.errors import IssueFileError
+from perf_identify.issues_dir import OutputLock, replace_issue
+from perf_identify.lifecycle import require_shape
+from perf_identify.render import IssueDocument, parse_issue, render_issue
+
+
+def read_document(path: Path) -> tuple[IssueDocument, bytes]:
+    """The document in `path` and its bytes; see the module docstring for the errors."""
+    try:
+        original = path.read_bytes()
+    except FileNotFoundError:
+        raise IssueFileError(
+            f"{path}: no such issue file", hint="list the issues with `perf-identify list`"
+        ) from None
+    except IsADirectoryError:
+        raise IssueFileError(f"{path} is a directory, not an issue file") from None
+    except OSError as exc:
+        raise IssueFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        doc = parse_issue(original.decode("utf-8"))
+        require_shape(doc)
+    except UnicodeDecodeError as exc:
+        raise IssueFileError(
+            f"{path}: not UTF-8 text (byte {exc.start})", hint="restore the file"
+        ) from None
+    except IssueFileError as exc:
+        raise IssueFileError(f"{path}: {exc.message}", hint=exc.hint) from None
+    return doc, original
+
+
+def checked_text(doc: IssueDocument) -> str:
+    """`render_issue(doc)`, after checking that it parses back to the same text."""
+    text = render_issue(doc)
+    if render_issue(parse_issue(text)) != text:
+        raise ValueError(f"{doc.title}: rendered text does not survive a parse/render round trip")
+    return text
+
+
+def update_issue(
+    path: Path, change: Callable[[IssueDocument], IssueDocument]
+) -> tuple[IssueDocument, IssueDocument]:
+    """Apply `change` to the issue at `path`; return (before, after). See the module docstring."""
+    with OutputLock(path.parent):
+        before, original = read_document(path)
+        try:
+            after = change(before)
+        except IssueFileError as exc:
+            raise IssueFileError(f"{path}: {exc.message}", hint=exc.hint) from None
+        replace_issue(path, original, checked_text(after))
+    return before, after

@@ -1,0 +1,166 @@
+"""The target repo's settings for `perf-identify verify`: one small TOML file, validated.
+
+Contract: `load_config(repo)` reads `repo/.perf-identify.toml` with `tomllib` and validates it
+with pydantic (`extra="forbid"`, strict types), so a misspelt key or a wrong type is an error
+naming the file, the key and the problem (`UsageError`, exit 2), never a silent default. A
+missing file gives the defaults, which fit the Blitzen VM's layout::
+
+    test = "cargo test -p lang"                          # the repo's tests; exit 0 = PASS
+    build = "cargo build --release -p santa-cli"         # the release build, run in each tree
+    benchmark = "./target/release/santa-cli -p {file}"   # the timed command
+    baseline = "benchmark/results/baseline.json"         # "" = never write a baseline
+    runs = 10                                            # timed runs of each build
+    warmup = 2                                           # untimed runs of each build first
+    timer = "auto"                                       # "hyperfine", "builtin" or "auto"
+    measure = "wall"                                     # or "cpu": user + system time
+    threshold_percent = 5.0                              # the noise band of the verdict
+    timeout = 1800.0                                     # seconds, for each command run
+
+Commands are split with `shlex` and run as argv lists, never through a shell (write
+`sh -c '…'` for a pipeline). `benchmark` must contain `{file}`, replaced by the absolute path of
+the issue's BENCHMARK FILE, and its first word must be the path, relative to the tree, of the
+program that `build` produces (`./target/release/santa-cli`): verify builds the baseline commit
+and the working tree, copies that program out of each, and times the two copies with the same
+arguments, input and working directory. `measure` picks what the verdict is computed from:
+wall time, as hyperfine reports it, or the benchmark process's CPU time (user + system), which
+stays steady on a busy machine (see `timing.py`). When `$CARGO_TARGET_DIR` is set, a program under
+`target/` is looked up there instead, where cargo puts it; verify sets it for the baseline's
+build, so `build` must honour it (cargo does, and so does a make target that runs cargo).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tomllib
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from perf_identify.errors import UsageError
+
+CONFIG_NAME = ".perf-identify.toml"
+FILE_PLACEHOLDER = "{file}"
+
+
+def _split(value: str, key: str) -> list[str]:
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise ValueError(f"cannot split {key} into words: {exc}") from None
+    if not words:
+        raise ValueError(f"{key} is empty")
+    return words
+
+
+class RepoConfig(BaseModel):
+    """Validated settings; see the module docstring for each key and its default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    test: str = "cargo test -p lang"
+    build: str = "cargo build --release -p santa-cli"
+    benchmark: str = "./target/release/santa-cli -p {file}"
+    baseline: str = "benchmark/results/baseline.json"
+    runs: int = Field(default=10, ge=1, le=1000)
+    warmup: int = Field(default=2, ge=0, le=100)
+    timer: Literal["auto", "hyperfine", "builtin"] = "auto"
+    measure: Literal["wall", "cpu"] = "wall"
+    threshold_percent: float = Field(default=5.0, gt=0, lt=100)
+    timeout: float = Field(default=1800.0, gt=0)
+
+    @field_validator("test", "build")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        _split(value, "the command")
+        return value
+
+    @field_validator("benchmark")
+    @classmethod
+    def _benchmark(cls, value: str) -> str:
+        words = _split(value, "benchmark")
+        if not any(FILE_PLACEHOLDER in word for word in words):
+            raise ValueError("benchmark must contain {file}, the benchmark program's path")
+        program = words[0]
+        if "/" not in program or FILE_PLACEHOLDER in program:
+            raise ValueError(
+                f"benchmark's first word {program!r} must be the path of the program that "
+                "`build` produces, relative to the repo, e.g. ./target/release/santa-cli"
+            )
+        return value
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline(cls, value: str) -> str:
+        if not value:
+            return value
+        path = PurePosixPath(value)
+        if path.is_absolute() or ".." in path.parts or value.endswith("/"):
+            raise ValueError(f"baseline {value!r} must be a file path inside the repo, or ''")
+        return value
+
+    def test_argv(self) -> list[str]:
+        return _split(self.test, "test")
+
+    def build_argv(self) -> list[str]:
+        return _split(self.build, "build")
+
+    def benchmark_argv(self, file: str) -> list[str]:
+        """The benchmark command for `file`, `{file}` replaced in every word."""
+        words = _split(self.benchmark, "benchmark")
+        return [word.replace(FILE_PLACEHOLDER, file) for word in words]
+
+    def program_in(self, tree: Path, env: dict[str, str] | None = None) -> Path:
+        """Where `build` leaves the benchmark's program in `tree` (see the module docstring)."""
+        program = PurePosixPath(_split(self.benchmark, "benchmark")[0])
+        if program.is_absolute():
+            return Path(program)
+        parts = [part for part in program.parts if part != "."]
+        target_dir = (os.environ if env is None else env).get("CARGO_TARGET_DIR", "")
+        if target_dir and parts and parts[0] == "target":
+            return Path(target_dir, *parts[1:])
+        return tree.joinpath(*parts)
+
+
+def config_path(repo: Path) -> Path:
+    return repo / CONFIG_NAME
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(file)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{key}: {message}")
+    return "; ".join(problems)
+
+
+def parse_config(text: str, source: str) -> RepoConfig:
+    """Validate the TOML `text`; `source` names it in errors."""
+    keys = ", ".join(RepoConfig.model_fields)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{source}: not valid TOML: {exc}", hint=f"the keys are {keys}") from None
+    try:
+        return RepoConfig.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(
+            f"{source}: {_describe(exc)}",
+            hint=f"the keys are {keys}; see the README's 'The config file'",
+        ) from None
+
+
+def load_config(repo: Path) -> RepoConfig:
+    """The repo's settings, or the defaults when it has no config file."""
+    path = config_path(repo)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return RepoConfig()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    return parse_config(text, str(path))
