@@ -1,17 +1,18 @@
 """Generate a large synthetic pprof profile with the test builder (for bench/condense.py).
 
-1,000,000 samples over 50,000 functions, stacks 40-120 frames deep, gzip-compressed as pprof
-prefers. Stacks share a few hundred VM roots and random library tails so that attribution, flat
-and cum all have real work to do. Deterministic for a given --seed.
+Default: 1,000,000 samples over 50,000 functions, stacks 40-120 frames deep, gzip-compressed as
+pprof prefers, shaped like a pprof-rs profile of a VM: each stack is library frames at the leaf
+end, then a run of VM frames, then `main` and `_start`. Deterministic for a given --seed.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -21,24 +22,32 @@ VM_ROOT = "/home/dev/santa-lang-blitzen/lang/src/vm"
 
 
 def generate(samples: int, functions: int, seed: int) -> bytes:
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)
     builder = ProfileBuilder()
     vm_count = max(10, functions // 50)
-    names: list[tuple[str, str, int]] = []
+    ids: list[int] = []
     for index in range(functions):
         if index < vm_count:
             module = ("runtime", "builtins", "value")[index % 3]
-            names.append((f"lang::vm::{module}::VM::op_{index}", f"{VM_ROOT}/{module}.rs", 1))
+            frame = (f"lang::vm::{module}::VM::op_{index}", f"{VM_ROOT}/{module}.rs", 1)
         else:
             crate = ("core", "alloc", "std", "hashbrown")[index % 4]
-            names.append((f"{crate}::module_{index % 97}::function_{index}", "/rustc/x/lib.rs", 1))
-    roots = [("_start", "Unknown", 0), ("main", "Unknown", 0)]
-    for _ in range(samples):
-        depth = rng.randint(40, 120)
-        vm_depth = rng.randint(5, min(30, depth - 5))
-        stack = [names[rng.randrange(vm_count, functions)] for _ in range(depth - vm_depth - 2)]
-        stack += [names[rng.randrange(vm_count)] for _ in range(vm_depth)]
-        builder.sample([*stack, *reversed(roots)], 1)
+            frame = (f"{crate}::module_{index % 97}::function_{index}", "/rustc/x/lib.rs", 1)
+        ids.append(builder.location(frame))
+    id_array = np.array(ids, dtype=np.int64)
+    roots = [builder.location(("main", "Unknown", 0)), builder.location(("_start", "Unknown", 0))]
+    depths = rng.integers(40, 121, size=samples)
+    vm_depths = np.minimum(rng.integers(5, 31, size=samples), depths - 5)
+    library = rng.integers(vm_count, functions, size=int((depths - vm_depths - 2).sum()))
+    vm = rng.integers(0, vm_count, size=int(vm_depths.sum()))
+    lib_at = vm_at = 0
+    for depth, vm_depth in zip(depths.tolist(), vm_depths.tolist(), strict=True):
+        lib_len = depth - vm_depth - 2
+        stack = id_array[library[lib_at : lib_at + lib_len]].tolist()
+        stack += id_array[vm[vm_at : vm_at + vm_depth]].tolist()
+        lib_at += lib_len
+        vm_at += vm_depth
+        builder.sample_ids([*stack, *roots])
     return builder.build(compress=True)
 
 

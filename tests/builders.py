@@ -93,6 +93,15 @@ class ProfileBuilder:
         sample.value.extend(values)
         return self
 
+    def sample_ids(self, location_ids: Sequence[int], count: int = 1) -> None:
+        """Add samples by location id (from `location`), for generating very large profiles."""
+        sample = self._message.sample.add()
+        sample.location_id.extend(location_ids)
+        sample.value.extend(
+            count * self.period if sample_type == "cpu" else count
+            for sample_type, _unit in self.sample_types
+        )
+
     def message(self) -> profile_pb2.Profile:
         message = profile_pb2.Profile()
         message.CopyFrom(self._message)
