@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perf_identify.classify import MAX_NAME_LENGTH, unique_names
 from perf_identify.drafting import Drafter, DraftingSummary, DraftResult
@@ -40,7 +40,9 @@ from perf_identify.make_targets import (
 from perf_identify.pprof import Profile, decode_profile
 from perf_identify.ranking import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.render import render_issue
-from perf_identify.sidecar import Recorder, start_identification_record
+
+if TYPE_CHECKING:
+    from perf_identify.sidecar import Recorder
 
 STATE_DIR = ".perf-identify"
 
@@ -79,6 +81,14 @@ class IdentifyRequest:
         return self.out_dir / STATE_DIR / "logs"
 
 
+def _start_identification_record(**kwargs: Any) -> Recorder:
+    # Imported when a file is about to be written: the sidecar's schema loads pydantic, which a
+    # run that only ranks (no source, --json triage) should not pay for.
+    from perf_identify.sidecar import start_identification_record
+
+    return start_identification_record(**kwargs)
+
+
 @dataclass(frozen=True, slots=True)
 class Shell:
     """Everything `identify` may touch, passed in so tests can substitute any of it."""
@@ -89,7 +99,7 @@ class Shell:
     read_bytes: Callable[[Path], bytes] = Path.read_bytes
     is_file: Callable[[Path], bool] = Path.is_file
     # Gathers git state, profile digest and config before writing; records one sidecar per file.
-    record_facts: Callable[..., Recorder] = start_identification_record
+    record_facts: Callable[..., Recorder] = _start_identification_record
 
 
 @dataclass(frozen=True, slots=True)
