@@ -7,7 +7,8 @@ error's exit code:
 
   0 success · 2 bad arguments · 3 make failed · 4 profile problem · 5 source problem (no
   issue file could be backed by the source) · 6 drafting failed · 7 write failed or folder
-  locked · 8 recording failed · 9 issue file problem · 130 interrupted
+  locked · 8 recording failed · 9 issue file problem · 10 verify could not measure ·
+  130 interrupted
 
 Only the chosen command's module is imported, and commands import rich, the SDK and tree-sitter
 inside `run`, so `perf-identify --help` stays fast.
@@ -50,7 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 EXIT_CODES = """\
 exit codes: 0 ok, 2 arguments, 3 make, 4 profile, 5 source, 6 drafting, 7 writing,
-            8 recording, 9 issue file, 130 interrupted"""
+            8 recording, 9 issue file, 10 verify could not measure, 130 interrupted"""
 
 
 class Command(Protocol):
