@@ -13,7 +13,8 @@ Contract:
   `STATUS: IDENTIFIED` (our own earlier output); once /perf-implement or a person has moved it on,
   or when it cannot be read or parsed, it is KEPT byte for byte: never clobber what we cannot read.
   OS errors become `WriteError` naming the path; Ctrl-C during the write becomes `Interrupted`.
-* `write_file_atomically(path, data)` writes any other file (sidecar, baseline) the same way;
+* `write_file_atomically(path, data)` writes any other file (sidecar, baseline, profile.pb) the
+  same way;
   `replace_issue(path, expected, text)` is the lifecycle commands' rewrite of an issue file past
   IDENTIFIED, refused (`IssueFileError`) when the file no longer holds the bytes they read.
 * `OutputLock(out_dir)` holds an exclusive, non-blocking `flock` on `out_dir/.perf-identify/lock`
@@ -35,7 +36,6 @@ import grp
 import math
 import os
 import pwd
-import secrets
 import stat
 import tempfile
 from collections.abc import Sequence
@@ -123,17 +123,6 @@ def _existing_outcome(path: Path, data: bytes) -> WriteOutcome | None:
     return None if document.status is Status.IDENTIFIED else WriteOutcome.KEPT
 
 
-def _create_temp(out_dir: Path, name: str) -> tuple[Path, int]:
-    for _ in range(100):
-        temp = out_dir / f".{name}.txt.tmp-{secrets.token_hex(4)}"
-        try:
-            # 0o666 and the umask, like any new file (mkstemp would force 0o600 on the result).
-            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temp file name for {name} in {out_dir}")
-
-
 def _fsync_dir(directory: Path) -> None:
     # Makes the rename itself durable; some file systems refuse fsync on a folder, which is fine.
     with contextlib.suppress(OSError):
@@ -142,34 +131,6 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _write_atomically(out_dir: Path, name: str, data: bytes) -> None:
-    target = out_dir / f"{name}.txt"
-    temp: Path | None = None
-    try:
-        temp, fd = _create_temp(out_dir, name)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-        temp = None
-    except BaseException as exc:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-        if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted(
-                f"interrupted while writing {target}; no partial file was left behind"
-            ) from exc
-        if isinstance(exc, OSError):
-            raise WriteError(
-                f"cannot write {target}: {exc.strerror or exc}",
-                hint=f"check that {out_dir} is writable and the disk is not full",
-            ) from exc
-        raise
-    _fsync_dir(out_dir)
 
 
 def write_issue(out_dir: Path, name: str, text: str) -> WriteOutcome:
@@ -189,18 +150,26 @@ def write_issue(out_dir: Path, name: str, text: str) -> WriteOutcome:
     if outcome is not None:
         return outcome
     existed = os.path.lexists(target)
-    _write_atomically(out_dir, name, data)
+    write_file_atomically(target, data)
     return WriteOutcome.UPDATED if existed else WriteOutcome.CREATED
 
 
 def write_file_atomically(target: Path, data: bytes) -> None:
-    """Any file (sidecar, baseline) written as issue files are: temp file in the same folder,
-    fsync, `os.replace`; the folder is created; OS errors become `WriteError`."""
+    """Write `target` so that it is either its old content or all of `data`, never a part.
+
+    Temp file in the same folder, fsync, `os.replace`, fsync of the folder; the folder is
+    created. On any failure, Ctrl-C included, the temp file is removed: OS errors become
+    `WriteError`, KeyboardInterrupt becomes `Interrupted`. Issue files, sidecars, baselines and
+    the recorder's profile.pb and flamegraph.svg all go through here.
+    """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
     except OSError as exc:
-        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise WriteError(
+            f"cannot write {target}: {exc.strerror or exc}",
+            hint=f"check that {target.parent} is a writable folder and the disk is not full",
+        ) from exc
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -215,8 +184,15 @@ def write_file_atomically(target: Path, data: bytes) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             temp.unlink()
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(
+                f"interrupted while writing {target}; no partial file was left behind"
+            ) from exc
         if isinstance(exc, OSError):
-            raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+            raise WriteError(
+                f"cannot write {target}: {exc.strerror or exc}",
+                hint=f"check that {target.parent} is writable and the disk is not full",
+            ) from exc
         raise
     _fsync_dir(target.parent)
 

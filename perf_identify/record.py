@@ -54,6 +54,7 @@ from pathlib import Path
 
 from perf_identify.errors import Interrupted, RecordError
 from perf_identify.flamegraph import render_flamegraph
+from perf_identify.issues_dir import write_file_atomically
 from perf_identify.perf_script import (
     PERF_SCRIPT_ARGS,
     UNKNOWN,
@@ -241,9 +242,9 @@ def _record_in(
     svg = render_flamegraph(fold_stacks(stacks), title=f"Flame Graph: {Path(command[0]).name}")
     flamegraph_path = out_dir / FLAMEGRAPH_NAME
     profile_path = out_dir / PROFILE_NAME
-    write_atomic(flamegraph_path, svg.encode("utf-8"))
+    write_file_atomically(flamegraph_path, svg.encode("utf-8"))
     notice(f"Wrote {FLAMEGRAPH_NAME}")
-    write_atomic(profile_path, profile)
+    write_file_atomically(profile_path, profile)
     notice(f"Wrote {PROFILE_NAME}")
 
     kept: Path | None = None
@@ -788,29 +789,6 @@ def fold_stacks(stacks: Iterable[ResolvedStack]) -> list[tuple[tuple[str, ...], 
         )
         for stack in stacks
     ]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and os.replace."""
-    try:
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        ) as handle:
-            tmp_path = Path(handle.name)
-            try:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            except BaseException:
-                handle.close()
-                tmp_path.unlink(missing_ok=True)
-                raise
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except OSError as error:
-        raise RecordError(
-            f"cannot write {path}: {error.strerror}", hint="check the folder is writable"
-        ) from None
 
 
 def _ignore(_message: str) -> None:

@@ -23,6 +23,7 @@ from perf_identify.issues_dir import (
     format_listing,
     list_directory,
     scan_issues,
+    write_file_atomically,
     write_issue,
 )
 from perf_identify.render import Status, render_issue
@@ -438,3 +439,14 @@ def test_listing_matches_gnu_ls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.undo()
         time.tzset()
     assert actual == expected
+
+
+def test_write_file_atomically_creates_the_folder_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "deeper" / "profile.pb"
+    write_file_atomically(target, b"old")
+    write_file_atomically(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in target.parent.iterdir()] == ["profile.pb"]
+    (tmp_path / "blocker").write_text("")
+    with pytest.raises(WriteError, match="cannot write"):
+        write_file_atomically(tmp_path / "blocker" / "x", b"")

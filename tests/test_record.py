@@ -37,7 +37,6 @@ from perf_identify.record import (
     record,
     resolve_stacks,
     stack_is_complete,
-    write_atomic,
 )
 
 DATA = Path(__file__).parent / "data" / "perf"
@@ -458,16 +457,6 @@ def test_perf_failure_messages() -> None:
     assert "apt-get install linux-perf" in wrapper.hint
     quiet = perf_failure("", 255, paranoid=None, command=["vm", "x"])
     assert quiet.message == "perf record failed for vm x: exit status 255"
-
-
-def test_write_atomic_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:
-    target = tmp_path / "profile.pb"
-    target.write_bytes(b"old")
-    write_atomic(target, b"new")
-    assert target.read_bytes() == b"new"
-    assert [p.name for p in tmp_path.iterdir()] == ["profile.pb"]
-    with pytest.raises(RecordError, match="cannot write"):
-        write_atomic(tmp_path / "missing-folder" / "x", b"")
 
 
 # --- e2e: real perf, real Rust ----------------------------------------------------------------
