@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,13 +307,27 @@ def test_ctrl_c_stops_perf_cleans_up_and_raises_interrupted(
     monkeypatch.setenv("TMPDIR", str(scratch))
     monkeypatch.setattr("tempfile.tempdir", None)
     out = tmp_path / "out"
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    calls = fake_perf.folder / "calls"
+    stop = threading.Event()
+
+    def interrupt_once_recording() -> None:
+        # Ctrl-C while the real recording runs, not during the probe: wait for its call line,
+        # however slow a loaded machine is to get there.
+        while not stop.is_set():
+            if calls.exists() and "-- sleep 30" in calls.read_text():
+                time.sleep(0.3)
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=interrupt_once_recording, daemon=True)
+    watcher.start()
     try:
         with pytest.raises(Interrupted):
             record(["sleep", "30"], out_dir=out, perf=str(fake_perf.path))
     finally:
-        timer.cancel()
+        stop.set()
+        watcher.join(timeout=5)
     assert list(scratch.iterdir()) == []
     assert list(out.iterdir()) == []
 
