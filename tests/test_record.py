@@ -320,6 +320,9 @@ def test_ctrl_c_stops_perf_cleans_up_and_raises_interrupted(
                 return
             time.sleep(0.05)
 
+    # A process started in the background by a non-interactive shell inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler: install it for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=interrupt_once_recording, daemon=True)
     watcher.start()
     try:
@@ -328,6 +331,7 @@ def test_ctrl_c_stops_perf_cleans_up_and_raises_interrupted(
     finally:
         stop.set()
         watcher.join(timeout=5)
+        signal.signal(signal.SIGINT, previous)
     assert list(scratch.iterdir()) == []
     assert list(out.iterdir()) == []
 
