@@ -472,7 +472,7 @@ def find_function(source_text: str, symbol: str) -> FunctionExtent | None:
     tree = _parse(source_text)
     cand = _pick(parsed, list(_iter_candidates(tree.root_node)))
     if cand is None:
-        return None
+        return _derived_extent(tree.root_node, parsed)
     node = cand.node
     name_node = node.child_by_field_name("name")
     start = node.start_point.row + 1
@@ -491,6 +491,64 @@ def find_function(source_text: str, symbol: str) -> FunctionExtent | None:
         impl_type=impl_type,
         trait_name=trait,
     )
+
+
+# Traits `#[derive]` implements: their methods have no `fn` in the source, only the attribute.
+_DERIVABLE = frozenset(
+    {"Clone", "Copy", "PartialEq", "Eq", "PartialOrd", "Ord", "Hash", "Debug", "Default"}
+)
+
+
+def _derived_extent(root: Node, symbol: SymbolPath) -> FunctionExtent | None:
+    """A derived trait method: the extent of the type's definition, from its `#[derive]` line.
+
+    rustc attributes the generated code to the derive attribute (and the fields it visits), so
+    that is the line to cite; the display name says `(derived)` so nobody looks for a `fn`.
+    """
+    if symbol.trait_name not in _DERIVABLE or not symbol.impl_type:
+        return None
+    for item in _type_items(root):
+        name = item.child_by_field_name("name")
+        if name is None or _node_text(name) != symbol.impl_type:
+            continue
+        derive = _derive_attribute(item, symbol.trait_name)
+        if derive is None:
+            continue
+        end_point = item.end_point
+        end = end_point.row + 1 if end_point.column > 0 else end_point.row
+        line = derive.start_point.row + 1
+        return FunctionExtent(
+            display_name=f"<{symbol.impl_type} as {symbol.trait_name}>::{symbol.fn_name} (derived)",
+            start_line=line,
+            end_line=max(line, end),
+            signature_line=line,
+            impl_type=symbol.impl_type,
+            trait_name=symbol.trait_name,
+        )
+    return None
+
+
+def _type_items(container: Node) -> Iterator[Node]:
+    for child in container.named_children:
+        if child.type in ("struct_item", "enum_item", "union_item"):
+            yield child
+        elif child.type == "mod_item":
+            body = child.child_by_field_name("body")
+            if body is not None:
+                yield from _type_items(body)
+
+
+def _derive_attribute(item: Node, trait: str) -> Node | None:
+    """The `#[derive(..., trait, ...)]` attribute directly above `item`, if any."""
+    sibling = item.prev_named_sibling
+    while sibling is not None and sibling.type in ("attribute_item", "line_comment"):
+        text = _node_text(sibling)
+        if sibling.type == "attribute_item" and re.search(
+            rf"\bderive\s*\((?:[^)]*[\s,(:])?{re.escape(trait)}\s*[,)]", text
+        ):
+            return sibling
+        sibling = sibling.prev_named_sibling
+    return None
 
 
 # --------------------------------------------------------------------------------------------

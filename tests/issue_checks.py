@@ -91,10 +91,26 @@ def check_issue_text(text: str, *, name: str) -> CheckedIssue:
 def function_span(source: str, function: str) -> tuple[int, int]:
     """1-based first and last line of `fn <method>` (the last segment of `function`).
 
-    Counts braces from the `fn` line on; the test sources keep braces out of strings.
+    Counts braces from the `fn` line on; the test sources keep braces out of strings. A derived
+    method (`<Value as Clone>::clone (derived)`) has no `fn`: its span is the one line of the
+    `#[derive(...)]` attribute that names the trait, directly above `enum`/`struct Value`.
     """
-    method = function.rsplit("::", 1)[-1]
     lines = source.splitlines()
+    derived = re.fullmatch(r"<(\w+) as (\w+)>::\w+ \(derived\)", function)
+    if derived:
+        type_name, trait = derived.groups()
+        definition = next(
+            i
+            for i, line in enumerate(lines)
+            if re.search(rf"\b(?:enum|struct|union) {type_name}\b", line)
+        )
+        attribute = next(
+            i
+            for i in range(definition - 1, -1, -1)
+            if "derive(" in lines[i] and re.search(rf"\b{trait}\b", lines[i])
+        )
+        return attribute + 1, attribute + 1
+    method = function.rsplit("::", 1)[-1]
     starts = [i for i, line in enumerate(lines) if re.search(rf"\bfn {re.escape(method)}\b", line)]
     assert len(starts) == 1, f"expected one `fn {method}`, found {len(starts)}"
     start = starts[0]

@@ -392,8 +392,6 @@ def test_same_method_name_in_different_impl_types() -> None:
         # A method asked for as a free function, and a free function asked for as a method.
         ("runtime", "lang::vm::runtime::index_op"),
         ("runtime", "lang::vm::runtime::VM::disassemble"),
-        # Value derives Debug: there is no source for its fmt.
-        ("value", "<lang::vm::value::Value as core::fmt::Debug>::fmt"),
         # Two trait impls of Wrapper have `fmt` and the symbol names neither: ambiguous.
         ("value", "lang::vm::value::Wrapper::fmt"),
         # `clone` exists for Value, but in `impl Clone`, not in `impl Hash`.
@@ -781,3 +779,52 @@ def test_importing_the_module_does_not_load_tree_sitter() -> None:
         "assert 'tree_sitter_rust' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+DERIVED = """\
+use std::rc::Rc;
+
+/// A value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Str(Rc<str>),
+}
+
+#[derive(Debug)]
+pub struct Plain {
+    x: i64,
+}
+
+impl Clone for Plain {
+    fn clone(&self) -> Self {
+        Plain { x: self.x }
+    }
+}
+"""
+
+
+def test_derived_trait_method_maps_to_its_derive_attribute() -> None:
+    extent = find_function(DERIVED, "<lang::vm::value::Value as core::clone::Clone>::clone")
+    assert extent is not None
+    assert extent.display_name == "<Value as Clone>::clone (derived)"
+    assert (extent.start_line, extent.signature_line, extent.end_line) == (4, 4, 8)
+    choice = choose_line(DERIVED, extent, ["clone", "drop_in_place"])
+    assert choice.line == 4
+
+
+def test_derived_debug_in_the_test_data_points_at_its_attribute() -> None:
+    source = (DATA / "value.rs").read_text()
+    extent = find_function(source, "<lang::vm::value::Value as core::fmt::Debug>::fmt")
+    assert extent is not None
+    assert extent.display_name == "<Value as Debug>::fmt (derived)"
+    assert source.splitlines()[extent.signature_line - 1].strip() == "#[derive(Debug)]"
+
+
+def test_an_explicit_impl_wins_over_a_derive_and_a_missing_derive_is_none() -> None:
+    explicit = find_function(DERIVED, "<lang::vm::value::Plain as core::clone::Clone>::clone")
+    assert explicit is not None
+    assert explicit.display_name == "<Plain as Clone>::clone"
+    assert explicit.start_line == 16
+    assert find_function(DERIVED, "<lang::vm::value::Plain as core::hash::Hash>::hash") is None
+    assert find_function(DERIVED, "<lang::vm::value::Value as core::hash::Hash>::hash") is None
