@@ -7,6 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from perf_identify.facts import HotspotFacts, RunContext, hotspot_facts
+from perf_identify.pprof import decode_profile
+from perf_identify.ranking import PathMapper, rank_profile
 from tests.builders import ProfileBuilder
 
 FAKE_VM = Path(__file__).resolve().parent / "data" / "fake_vm"
@@ -52,3 +55,19 @@ def make_fake_vm(root: Path, *, profile: bytes | None = None) -> Path:
     shutil.copytree(FAKE_VM, repo)
     (repo / "recorded-profile.pb").write_bytes(recorded_profile() if profile is None else profile)
     return repo
+
+
+def fake_vm_facts(profile: bytes | None = None) -> list[tuple[HotspotFacts, list[str]]]:
+    """Facts for every hotspot of the fake VM's recorded profile, with their files' lines."""
+    decoded = decode_profile(profile or recorded_profile(), "fake.pb")
+    ranking = rank_profile(
+        decoded, PathMapper("lang/src/vm", lambda rel: (FAKE_VM / rel).is_file())
+    )
+    context = RunContext(BENCHMARK, 340804, ranking.total, "nanoseconds", decoded.kind)
+    pairs = []
+    for hotspot in ranking.hotspots:
+        text = (FAKE_VM / hotspot.file).read_text()
+        facts = hotspot_facts(hotspot, text, context)
+        assert isinstance(facts, HotspotFacts), facts
+        pairs.append((facts, text.splitlines()))
+    return pairs

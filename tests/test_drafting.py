@@ -6,34 +6,16 @@ import pytest
 from pydantic import ValidationError
 
 from perf_identify.drafting import OfflineDrafter
-from perf_identify.facts import HotspotFacts, RunContext, SourceProblem, hotspot_facts
+from perf_identify.facts import SourceProblem, hotspot_facts
 from perf_identify.grounding import draft_problems
 from perf_identify.offline_drafter import offline_draft
-from perf_identify.pprof import decode_profile
-from perf_identify.ranking import PathMapper, compact_name, rank_profile
+from perf_identify.ranking import compact_name
 from perf_identify.schema import Draft, Evidence
-from tests.fake_vm import FAKE_VM, recorded_profile
-
-
-def _facts() -> list[tuple[HotspotFacts, list[str]]]:
-    profile = decode_profile(recorded_profile(), "fake.pb")
-    ranking = rank_profile(
-        profile, PathMapper("lang/src/vm", lambda rel: (FAKE_VM / rel).is_file())
-    )
-    context = RunContext(
-        "examples/aoc2018_day05.santa", 340804, ranking.total, "nanoseconds", profile.kind
-    )
-    result = []
-    for hotspot in ranking.hotspots:
-        text = (FAKE_VM / hotspot.file).read_text()
-        facts = hotspot_facts(hotspot, text, context)
-        assert isinstance(facts, HotspotFacts), facts
-        result.append((facts, text.splitlines()))
-    return result
+from tests.fake_vm import fake_vm_facts
 
 
 def test_offline_drafts_pass_schema_and_grounding_and_are_deterministic() -> None:
-    pairs = _facts()
+    pairs = fake_vm_facts()
     summary = OfflineDrafter().draft_all([f for f, _ in pairs], [lines for _, lines in pairs])
     again = OfflineDrafter().draft_all([f for f, _ in pairs], [lines for _, lines in pairs])
     assert summary == again
@@ -45,7 +27,7 @@ def test_offline_drafts_pass_schema_and_grounding_and_are_deterministic() -> Non
 
 
 def test_description_names_chain_leaves_callers_and_line() -> None:
-    facts, _ = _facts()[0]
+    facts, _ = fake_vm_facts()[0]
     text = offline_draft(facts).description
     assert "`Iterator::collect`" in text
     assert "`hint::select_unpredictable` (85.0%)" in text
@@ -55,7 +37,7 @@ def test_description_names_chain_leaves_callers_and_line() -> None:
 
 
 def test_tiny_helper_points_at_its_call_site() -> None:
-    pairs = _facts()
+    pairs = fake_vm_facts()
     push = next(f for f, _ in pairs if f.function == "VM::push")
     draft = offline_draft(push)
     assert "`VM::execute_until`" in draft.approach
@@ -63,7 +45,7 @@ def test_tiny_helper_points_at_its_call_site() -> None:
 
 
 def test_grounding_rejects_false_evidence_and_inflated_impact() -> None:
-    facts, lines = _facts()[0]
+    facts, lines = fake_vm_facts()[0]
     honest = offline_draft(facts)
     outside = facts.extent.end_line + 3
     forged = honest.model_copy(
@@ -92,7 +74,7 @@ def test_grounding_rejects_false_evidence_and_inflated_impact() -> None:
     ],
 )
 def test_schema_rejects_bad_drafts(field: str, value: str, message: str) -> None:
-    facts, _ = _facts()[0]
+    facts, _ = fake_vm_facts()[0]
     data = offline_draft(facts).model_dump()
     data[field] = value
     with pytest.raises(ValidationError, match=message):
@@ -100,7 +82,7 @@ def test_schema_rejects_bad_drafts(field: str, value: str, message: str) -> None
 
 
 def test_missing_function_is_a_source_problem_not_an_invented_line() -> None:
-    facts, _ = _facts()[0]
+    facts, _ = fake_vm_facts()[0]
     result = hotspot_facts(facts.hotspot, "fn unrelated() {}\n", facts.context)
     assert isinstance(result, SourceProblem)
     assert "not found in lang/src/vm/runtime.rs" in result.reason

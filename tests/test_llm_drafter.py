@@ -36,8 +36,7 @@ from tests.fake_messages_server import (
     message_body,
     text_reply,
 )
-from tests.fake_vm import FAKE_VM
-from tests.test_prompting import BENCHMARK, fake_vm_facts
+from tests.fake_vm import BENCHMARK, FAKE_VM, fake_vm_facts
 
 KEY = "sk-ant-test-7f3a9c-DO-NOT-LEAK"
 MODEL = "claude-sonnet-5-5"

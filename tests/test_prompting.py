@@ -12,32 +12,13 @@ from pathlib import Path
 import pytest
 
 from perf_identify import prompting
-from perf_identify.facts import HotspotFacts, RunContext, hotspot_facts
 from perf_identify.llm_drafter import draft_schema, load_templates
-from perf_identify.pprof import ProfileKind, decode_profile
-from perf_identify.ranking import PathMapper, rank_profile
+from perf_identify.pprof import ProfileKind
 from tests.builders import VM_ROOT, ProfileBuilder
 from tests.conftest import REPO_ROOT
-from tests.fake_vm import FAKE_VM, recorded_profile
+from tests.fake_vm import BENCHMARK, FAKE_VM, fake_vm_facts
 
-BENCHMARK = "examples/aoc2018_day05.santa"
 PIP_WHEEL = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-
-
-def fake_vm_facts(profile: bytes | None = None) -> list[tuple[HotspotFacts, list[str]]]:
-    """Facts for every hotspot of the fake VM's recorded profile, with their files' lines."""
-    decoded = decode_profile(profile or recorded_profile(), "fake.pb")
-    ranking = rank_profile(
-        decoded, PathMapper("lang/src/vm", lambda rel: (FAKE_VM / rel).is_file())
-    )
-    context = RunContext(BENCHMARK, 340804, ranking.total, "nanoseconds", decoded.kind)
-    pairs = []
-    for hotspot in ranking.hotspots:
-        text = (FAKE_VM / hotspot.file).read_text()
-        facts = hotspot_facts(hotspot, text, context)
-        assert isinstance(facts, HotspotFacts), facts
-        pairs.append((facts, text.splitlines()))
-    return pairs
 
 
 def test_templates_ship_with_the_package_and_carry_a_version() -> None:
