@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from perf_identify.pprof import Line, Profile, ProfileKind, ValueType
+from perf_identify.symbols import split_top_level
 
 # Recorded paths of code that is never the VM's own, whatever suffix happens to match.
 _FOREIGN_PATH_MARKERS = ("/rustc/", "/rust/deps/", "/.cargo/registry/", "/.cargo/git/")
@@ -127,17 +128,7 @@ def is_tiny_helper(symbol: str) -> bool:
 def short_name(symbol: str) -> str:
     """The last path segment of a demangled name, generics and closures dropped: `collect`."""
     name = fold_closures(symbol)
-    depth = 0
-    cut = 0
-    for index, char in enumerate(name):
-        if char == "<":
-            depth += 1
-        elif char == ">":
-            depth -= 1
-        elif char == ":" and depth == 0 and name[index : index + 2] == "::":
-            cut = index + 2
-    tail = name[cut:]
-    return tail.split("<", 1)[0] or name
+    return split_top_level(name)[-1].split("<", 1)[0] or name
 
 
 def compact_name(symbol: str) -> str:
@@ -150,34 +141,12 @@ def compact_name(symbol: str) -> str:
         return (
             f"<{_last(trait_impl.group(1))} as {_last(trait_impl.group(2))}>::{trait_impl.group(3)}"
         )
-    parts = _split_path(symbol)
+    parts = [part for part in split_top_level(symbol) if part]
     return "::".join(parts[-2:]) if len(parts) > 1 else symbol
 
 
-def _split_path(symbol: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current = ""
-    index = 0
-    while index < len(symbol):
-        char = symbol[index]
-        if char == "<":
-            depth += 1
-        elif char == ">":
-            depth -= 1
-        if depth == 0 and symbol.startswith("::", index):
-            parts.append(current)
-            current = ""
-            index += 2
-            continue
-        current += char
-        index += 1
-    parts.append(current)
-    return [part for part in parts if part]
-
-
 def _last(path: str) -> str:
-    parts = _split_path(path)
+    parts = [part for part in split_top_level(path) if part]
     return re.sub(r"<.*>$", "", parts[-1]) if parts else path
 
 

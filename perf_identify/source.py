@@ -52,6 +52,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
+from perf_identify.symbols import CLOSERS, OPENERS, split_top_level
+
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser, Tree
 
@@ -106,8 +108,6 @@ _LEGACY_HASH = re.compile(r"h[0-9a-f]{16}")
 _CRATE_DISAMBIGUATOR = re.compile(r"\[[0-9a-f]{1,16}\]")
 _CLOSURE_SEGMENT = re.compile(r"\{\{closure\}\}|\{closure#\d+\}|\{async_(?:fn|block)#\d+\}")
 
-_OPENERS = "<([{"
-_CLOSERS = ">)]}"
 
 # Node kinds whose text is not code: their contents are blanked before looking for calls.
 _NON_CODE_KINDS = frozenset(
@@ -174,31 +174,6 @@ class LineChoice:
 # Symbols
 
 
-def _split_top_level(text: str, sep: str = "::") -> list[str]:
-    """Split on `sep` only outside brackets, so `Vec<T, A>` and `<X as Y>` stay whole."""
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch in _OPENERS:
-            depth += 1
-        elif ch in _CLOSERS:
-            # `->` in a fn-pointer type is not a closing angle bracket.
-            if not (ch == ">" and i > 0 and text[i - 1] == "-"):
-                depth = max(0, depth - 1)
-        elif depth == 0 and text.startswith(sep, i):
-            parts.append(text[start:i])
-            i += len(sep)
-            start = i
-            continue
-        i += 1
-    parts.append(text[start:])
-    return parts
-
-
 def _strip_generics(name: str) -> str:
     """`Vec<T,A>` -> `Vec`, `call<T>` -> `call`; a leading `<` (qualified path) is kept."""
     idx = name.find("<", 1)
@@ -222,7 +197,7 @@ def _base_type_name(type_text: str) -> str:
                 text = rest.lstrip()
                 changed = True
     if not text.startswith(("[", "(")):
-        text = _strip_generics(_split_top_level(text)[-1])
+        text = _strip_generics(split_top_level(text)[-1])
     # Slices, tuples and fn pointers are compared whitespace-free, like the source side.
     return re.sub(r"\s+", "", text)
 
@@ -231,9 +206,9 @@ def _cut_at_top_level_space(text: str) -> str:
     """Drop trailing annotations such as ` (inlined)`; paths have no spaces outside brackets."""
     depth = 0
     for i, ch in enumerate(text):
-        if ch in _OPENERS:
+        if ch in OPENERS:
             depth += 1
-        elif ch in _CLOSERS and not (ch == ">" and i > 0 and text[i - 1] == "-"):
+        elif ch in CLOSERS and not (ch == ">" and i > 0 and text[i - 1] == "-"):
             depth = max(0, depth - 1)
         elif depth == 0 and ch.isspace():
             return text[:i]
@@ -247,14 +222,14 @@ def _parse_qualified(segment: str) -> tuple[tuple[str, ...], str | None, str | N
     inner = segment[1:-1].strip()
     if inner.startswith("impl "):
         inner = inner[len("impl ") :].strip()
-        parts = _split_top_level(inner, " for ")
+        parts = split_top_level(inner, " for ")
         if len(parts) == 2:
             return (), _base_type_name(parts[1]), _base_type_name(parts[0])
         return (), _base_type_name(inner), None
-    parts = _split_top_level(inner, " as ")
+    parts = split_top_level(inner, " as ")
     type_text = parts[0].strip()
     trait = _base_type_name(parts[1]) if len(parts) == 2 else None
-    type_segments = _split_top_level(type_text)
+    type_segments = split_top_level(type_text)
     module = tuple(s for s in type_segments[:-1] if s and not s.startswith(("&", "*")))
     return module, _base_type_name(type_text), trait
 
@@ -276,7 +251,7 @@ def parse_symbol(symbol: str) -> SymbolPath:
     if not text or text == "Unknown":
         return empty
 
-    segments = [s.strip() for s in _split_top_level(text)]
+    segments = [s.strip() for s in split_top_level(text)]
     if len(segments) > 1 and _LEGACY_HASH.fullmatch(segments[-1]):
         segments.pop()
 
