@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from perf_identify.ranking import Hotspot, Share, short_name
+from perf_identify.attribution import Hotspot, Share
+from perf_identify.symbols import short_name
 
 MAX_NAME_LENGTH = 60
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from perf_identify.attribution import Hotspot, Share
 from perf_identify.classify import Classification, classify, dominant_call_site, issue_name
 from perf_identify.pprof import ProfileKind
-from perf_identify.ranking import Hotspot, Share, short_name
 from perf_identify.render import IssueDocument, LogEntry, Status, issue_title
 from perf_identify.source import FunctionExtent, LineChoice, choose_line, find_function
 from perf_identify.source import numbered_excerpt as _numbered_excerpt
+from perf_identify.symbols import short_name
 
 if TYPE_CHECKING:
     from perf_identify.schema import Draft

@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from perf_identify.attribution import Share
 from perf_identify.classify import IssueClass
 from perf_identify.facts import HotspotFacts
 from perf_identify.pprof import ProfileKind
-from perf_identify.ranking import Share, compact_name
 from perf_identify.schema import Draft, Evidence
+from perf_identify.symbols import compact_name
 
 
 @dataclass(frozen=True, slots=True)

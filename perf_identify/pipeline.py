@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
+from perf_identify.attribution import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.classify import MAX_NAME_LENGTH, unique_names
 from perf_identify.drafting import Drafter, DraftingSummary, DraftResult
 from perf_identify.errors import ProfileError
@@ -38,7 +39,6 @@ from perf_identify.make_targets import (
     validate_file_argument,
 )
 from perf_identify.pprof import Profile, decode_profile
-from perf_identify.ranking import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.render import render_issue
 
 if TYPE_CHECKING:

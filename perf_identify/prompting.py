@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any, Literal, NotRequired, TypedDict
 
+from perf_identify.attribution import Share
 from perf_identify.facts import HotspotFacts
 from perf_identify.pprof import ProfileKind
-from perf_identify.ranking import Share, compact_name
+from perf_identify.symbols import compact_name
 
 TEMPLATE_FILES = ("system.txt", "context.txt", "hotspot.txt", "retry.txt")
 BENCHMARK_CHAR_BUDGET = 16_000

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from perf_identify.attribution import Hotspot
 from perf_identify.drafting import DraftingSummary
 from perf_identify.issues_dir import WriteOutcome
 from perf_identify.pipeline import IdentifyReport
-from perf_identify.ranking import FunctionStat, Hotspot, compact_name
+from perf_identify.ranking import FunctionStat
+from perf_identify.symbols import compact_name
 
 if TYPE_CHECKING:
     # rich is imported where a table is drawn: a --json run never needs it.

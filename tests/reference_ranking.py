@@ -11,17 +11,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from perf_identify.attribution import Hotspot, PathMapper, Ranking, Share
 from perf_identify.pprof import Profile, ProfileKind
-from perf_identify.ranking import (
-    UNSYMBOLIZED,
-    FunctionStat,
-    Hotspot,
-    PathMapper,
-    Ranking,
-    Share,
-    fold_closures,
-    is_tiny_helper,
-)
+from perf_identify.ranking import UNSYMBOLIZED, FunctionStat
+from perf_identify.symbols import fold_closures, is_tiny_helper
 
 _CHAIN_LIMIT = 12
 _CALLER_LIMIT = 6
@@ -118,6 +111,9 @@ def reference_rank(profile: Profile, paths: PathMapper) -> Ranking:
         unattributed=unattributed,
         missing_sources=missing,
         unknown_fraction=unknown / total if total else 0.0,
+        sample_count=profile.sample_count,
+        duration_nanos=profile.duration_nanos,
+        period=profile.period,
     )
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from perf_identify.attribution import Hotspot, PathMapper, rank_profile
 from perf_identify.classify import IssueClass, classify, issue_name, unique_names
 from perf_identify.pprof import decode_profile
-from perf_identify.ranking import Hotspot, PathMapper, rank_profile
 from tests.builders import ProfileBuilder
 
 VM = "lang::vm::runtime::VM"

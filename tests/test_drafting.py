@@ -9,8 +9,8 @@ from perf_identify.drafting import OfflineDrafter
 from perf_identify.facts import SourceProblem, hotspot_facts
 from perf_identify.grounding import draft_problems
 from perf_identify.offline_drafter import offline_draft
-from perf_identify.ranking import compact_name
 from perf_identify.schema import Draft, Evidence
+from perf_identify.symbols import compact_name
 from tests.fake_vm import fake_vm_facts
 
 

@@ -8,16 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perf_identify.attribution import PathMapper, Ranking, rank_profile
 from perf_identify.errors import ProfileError
 from perf_identify.pprof import decode_profile
-from perf_identify.ranking import (
-    PathMapper,
-    Ranking,
-    fold_closures,
-    is_tiny_helper,
-    rank_profile,
-    short_name,
-)
+from perf_identify.symbols import fold_closures, is_tiny_helper, short_name
 from tests.builders import ProfileBuilder, guess_file
 from tests.pprof_top import parse_top
 from tests.reference_ranking import reference_rank

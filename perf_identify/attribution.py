@@ -1,0 +1,435 @@
+"""Attribute a ranked profile to the VM's own functions: the hotspots an issue is written for.
+
+Contract: `attribute(ranked, paths)` is pure. It takes the rank stage's `RankedFrames` and a
+`PathMapper` (which recorded files are the VM's own source) and returns a `Ranking`:
+
+* `hotspots`: the VM functions, ranked by *attributed* value. Each sample is attributed to its
+  innermost frame whose file maps into the repo's source root; frames of std, core, alloc,
+  hashbrown and crates never receive samples themselves. Closures are folded into the function
+  that defines them (`VM::builtin_map::{{closure}}` counts as `VM::builtin_map`), because that is
+  where a reader finds the code.
+* for each hotspot, what burns the time below it (the leaf functions and the heaviest chain of
+  library frames from the VM function down to a leaf), who calls it (the heaviest chain of VM
+  callers), the immediate VM call sites (where a fix to a tiny, everywhere-called helper such as
+  `Value::clone` really goes), and, for per-address profiles only, the value of
+  each of its lines.
+
+Sorting is deterministic: value descending, then name. `rank_profile(profile, paths)` runs the
+rank stage and this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from perf_identify.pprof import Profile, ProfileKind, ValueType
+from perf_identify.ranking import (
+    Frames,
+    FunctionStat,
+    LineTable,
+    RankedFrames,
+    group_sums,
+    rank_functions,
+    sum_by,
+)
+from perf_identify.symbols import fold_closures, is_tiny_helper
+
+# Recorded paths of code that is never the VM's own, whatever suffix happens to match.
+_FOREIGN_PATH_MARKERS = ("/rustc/", "/rust/deps/", "/.cargo/registry/", "/.cargo/git/")
+_CHAIN_LIMIT = 12
+_CALLER_LIMIT = 6
+_LIST_LIMIT = 6
+
+
+@dataclass(frozen=True, slots=True)
+class MappedPath:
+    relative: str
+    """Repo-relative POSIX path ("" when the recorded path has no repo counterpart)."""
+    exists: bool
+    """True when the file was found in the repo."""
+
+
+class PathMapper:
+    """Maps recorded absolute paths to repo paths by the longest suffix that exists in the repo.
+
+    Profiles are often recorded on another machine (`/home/dev/santa-lang-blitzen/lang/...`).
+    When no suffix exists (the VM source is not here), a path that contains the source root is
+    still mapped from the source root on, with `exists=False`, so ranking works without source.
+    """
+
+    def __init__(self, source_root: str, exists: Callable[[str], bool]) -> None:
+        self.source_root = source_root.strip("/")
+        self._exists = exists
+        self._cache: dict[str, MappedPath] = {}
+
+    def map(self, recorded: str) -> MappedPath:
+        cached = self._cache.get(recorded)
+        if cached is None:
+            cached = self._map(recorded)
+            self._cache[recorded] = cached
+        return cached
+
+    def _map(self, recorded: str) -> MappedPath:
+        normalized = recorded.replace("\\", "/")
+        if not normalized or normalized == "Unknown" or _is_foreign(normalized):
+            return MappedPath("", exists=False)
+        parts = [part for part in normalized.split("/") if part not in ("", ".")]
+        for start in range(len(parts)):
+            candidate = "/".join(parts[start:])
+            if ".." not in parts[start:] and self._exists(candidate):
+                return MappedPath(candidate, exists=True)
+        root_parts = self.source_root.split("/")
+        for start in range(len(parts) - len(root_parts)):
+            if parts[start : start + len(root_parts)] == root_parts:
+                return MappedPath("/".join(parts[start:]), exists=False)
+        return MappedPath("", exists=False)
+
+    def is_vm(self, mapped: MappedPath) -> bool:
+        return mapped.relative.startswith(self.source_root + "/")
+
+
+def _is_foreign(path: str) -> bool:
+    return any(marker in path for marker in _FOREIGN_PATH_MARKERS) or path.startswith("/rustc/")
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    name: str
+    value: int
+    percent: float
+    """Of the profile's total."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hotspot:
+    rank: int
+    symbol: str
+    """The VM function, closures folded: `lang::vm::runtime::VM::index_op`."""
+    file: str
+    """Repo-relative path of its source file."""
+    recorded_file: str
+    source_exists: bool
+    value: int
+    share_percent: float
+    """Attributed value over the profile's total, in percent (merged helpers included)."""
+    flat: int
+    cum: int
+    self_value: int
+    """Attributed samples whose leaf is this function itself (its own code, not a callee's)."""
+    leaves: tuple[Share, ...]
+    chain: tuple[Share, ...]
+    """Heaviest path of callees from just below this function down to a leaf."""
+    callers: tuple[Share, ...]
+    """Heaviest path of VM callers, nearest first."""
+    call_sites: tuple[Share, ...]
+    """Immediate VM callers by attributed value."""
+    tiny_helper: bool
+    line_values: Mapping[int, int] = field(default_factory=dict)
+    """Value per source line of this function; only for per-address profiles."""
+    recorded_line: int = 0
+    """The Line.line the profile stored (one arbitrary call site in pprof-rs profiles)."""
+    merged: tuple[Hotspot, ...] = ()
+    """VM helpers whose time is reported inside this issue (see `fix_sites.py`)."""
+
+    @property
+    def own_value(self) -> int:
+        """The value attributed to this function itself, merged helpers excluded."""
+        return self.value - sum(helper.value for helper in self.merged)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    source: str
+    value_type: ValueType
+    total: int
+    kind: ProfileKind
+    functions: tuple[FunctionStat, ...]
+    hotspots: tuple[Hotspot, ...]
+    unattributed: int
+    """Value of samples with no VM frame at all (startup, the profiler, libc)."""
+    missing_sources: tuple[str, ...]
+    """Repo-relative VM files the profile names but the repo lacks."""
+    unknown_fraction: float
+    """Share of the total whose leaf has no file or name (`Unknown`): no debug info."""
+    sample_count: int = 0
+    """Samples in the profile (pprof-rs: one per distinct stack)."""
+    duration_nanos: int = 0
+    period: int = 0
+
+    def percent(self, value: int) -> float:
+        return 100.0 * value / self.total if self.total else 0.0
+
+
+def rank_profile(profile: Profile, paths: PathMapper, *, detail_limit: int = 50) -> Ranking:
+    """The rank stage, then attribution: see `ranking.rank_functions` and `attribute`."""
+    return attribute(rank_functions(profile), paths, detail_limit=detail_limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _VmTable:
+    keys: list[str]
+    """The VM functions (closures folded), in order of first appearance."""
+    line_key: NDArray[np.int64]
+    """Index into `keys` for lines in the VM's source, else -1."""
+
+
+def _vm_table(table: LineTable, paths: PathMapper) -> _VmTable:
+    key_of: dict[str, int] = {}
+    vm_by_function: dict[int, bool] = {}
+    line_key = np.full(len(table.line_node), -1, dtype=np.int64)
+    for index, function_id in enumerate(table.line_function.tolist()):
+        if function_id == 0:
+            continue
+        is_vm = vm_by_function.get(function_id)
+        if is_vm is None:
+            is_vm = paths.is_vm(paths.map(table.function_files[function_id]))
+            vm_by_function[function_id] = is_vm
+        if is_vm:
+            name = table.node_names[int(table.line_node[index])]
+            line_key[index] = key_of.setdefault(fold_closures(name), len(key_of))
+    return _VmTable(list(key_of), line_key)
+
+
+def attribute(ranked: RankedFrames, paths: PathMapper, *, detail_limit: int = 50) -> Ranking:
+    """Attribute every sample to its innermost VM frame and rank the VM functions.
+
+    The figures are computed for every VM function; leaves, chains, callers, call sites and
+    line values only for the `detail_limit` heaviest hotspots.
+    """
+    profile, table, frames = ranked.profile, ranked.table, ranked.frames
+    vm = _vm_table(table, paths)
+    values = profile.values
+    nonempty = frames.count > 0
+    vm_frames = np.flatnonzero(vm.line_key[frames.line] >= 0)
+    vm_samples = frames.sample[vm_frames]
+    first = np.ones(len(vm_frames), dtype=bool)
+    first[1:] = vm_samples[1:] != vm_samples[:-1]
+    attributed_frame = vm_frames[first]
+    attributed_sample = vm_samples[first]
+    attributed_key = vm.line_key[frames.line[attributed_frame]]
+    key_values = sum_by(attributed_key, values[attributed_sample], len(vm.keys))
+    unattributed = int(values[nonempty].sum()) - int(values[attributed_sample].sum())
+    leaf_lines = frames.line[frames.start[nonempty]]
+    unknown = int(np.abs(values[nonempty][table.line_unknown[leaf_lines]]).sum())
+
+    total = profile.total
+    present = sorted(
+        {int(key) for key in attributed_key.tolist()},
+        key=lambda key: (-int(key_values[key]), vm.keys[key]),
+    )
+    order = np.argsort(attributed_key, kind="stable")
+    bounds = np.searchsorted(attributed_key[order], np.arange(len(vm.keys) + 1))
+    context = _Context(ranked, paths, vm, vm_frames, total)
+    hotspots = tuple(
+        context.hotspot(
+            rank,
+            key,
+            int(key_values[key]),
+            attributed_frame[order[bounds[key] : bounds[key + 1]]],
+            attributed_sample[order[bounds[key] : bounds[key + 1]]],
+            detailed=rank <= detail_limit,
+        )
+        for rank, key in enumerate(present, start=1)
+    )
+    missing = tuple(sorted({h.file for h in hotspots if not h.source_exists and h.file}))
+    return Ranking(
+        source=profile.source,
+        value_type=profile.value_type,
+        total=total,
+        kind=profile.kind,
+        functions=ranked.functions,
+        hotspots=hotspots,
+        unattributed=unattributed,
+        missing_sources=missing,
+        unknown_fraction=unknown / total if total else 0.0,
+        sample_count=profile.sample_count,
+        duration_nanos=profile.duration_nanos,
+        period=profile.period,
+    )
+
+
+def _best(keys: NDArray[np.int64], sums: NDArray[np.int64], names: list[str]) -> int:
+    """Index into `keys` of the heaviest key; ties go to the name that sorts first."""
+    return min(range(len(keys)), key=lambda i: (-int(sums[i]), names[int(keys[i])]))
+
+
+class _Context:
+    """What every hotspot's details are computed from."""
+
+    def __init__(
+        self,
+        ranked: RankedFrames,
+        paths: PathMapper,
+        vm: _VmTable,
+        vm_frames: NDArray[np.int64],
+        total: int,
+    ) -> None:
+        self.profile = ranked.profile
+        self.paths = paths
+        self.tables = ranked.table
+        self.frames: Frames = ranked.frames
+        self.flat = ranked.flat
+        self.cum = ranked.cum
+        self.vm = vm
+        self.vm_frames = vm_frames
+        self.total = total
+        self.node_of = {name: node for node, name in enumerate(ranked.table.node_names)}
+
+    def _share(self, name: str, value: int) -> Share:
+        return Share(name, value, 100.0 * value / self.total if self.total else 0.0)
+
+    def _ranked(
+        self, keys: NDArray[np.int64], weights: NDArray[np.int64], names: list[str], limit: int
+    ) -> tuple[Share, ...]:
+        distinct, sums = group_sums(keys, weights)
+        pairs = [(names[k], int(v)) for k, v in zip(distinct.tolist(), sums.tolist(), strict=True)]
+        pairs = [pair for pair in pairs if pair[1] != 0]
+        pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+        return tuple(self._share(name, value) for name, value in pairs[:limit])
+
+    def hotspot(
+        self,
+        rank: int,
+        key: int,
+        value: int,
+        frame: NDArray[np.int64],
+        sample: NDArray[np.int64],
+        *,
+        detailed: bool,
+    ) -> Hotspot:
+        tables, frames = self.tables, self.frames
+        symbol = self.vm.keys[key]
+        weights = self.profile.values[sample]
+        first_function = int(tables.line_function[frames.line[frame[0]]])
+        recorded_file = tables.function_files[first_function]
+        mapped = self.paths.map(recorded_file)
+        node = self.node_of.get(symbol)
+        leaf = frames.start[sample]
+        self_value = int(weights[frame == leaf].sum())
+        leaves: tuple[Share, ...] = ()
+        chain: tuple[Share, ...] = ()
+        callers: tuple[Share, ...] = ()
+        call_sites: tuple[Share, ...] = ()
+        line_values: dict[int, int] = {}
+        if detailed:
+            leaves = self._ranked(frames.node[leaf], weights, tables.node_names, _LIST_LIMIT)
+            chain = self._chain(frame, leaf, weights)
+            caller_keys = self._caller_keys(frame, sample, key)
+            callers = self._heaviest(caller_keys, weights, self.vm.keys, _CALLER_LIMIT)
+            has_site = caller_keys[:, 0] >= 0
+            call_sites = self._ranked(
+                caller_keys[has_site, 0], weights[has_site], self.vm.keys, _LIST_LIMIT
+            )
+            line_values = (
+                self._line_values(frame, weights)
+                if self.profile.kind is ProfileKind.PER_ADDRESS
+                else {}
+            )
+        return Hotspot(
+            rank=rank,
+            symbol=symbol,
+            file=mapped.relative,
+            recorded_file=recorded_file,
+            source_exists=mapped.exists,
+            value=value,
+            share_percent=100.0 * value / self.total if self.total else 0.0,
+            flat=int(self.flat[node]) if node is not None else 0,
+            cum=int(self.cum[node]) if node is not None else 0,
+            self_value=self_value,
+            leaves=leaves,
+            chain=chain,
+            callers=callers,
+            call_sites=call_sites,
+            tiny_helper=is_tiny_helper(symbol),
+            line_values=line_values,
+            recorded_line=int(self.tables.line_number[frames.line[frame[0]]]),
+        )
+
+    def _line_values(self, frame: NDArray[np.int64], weights: NDArray[np.int64]) -> dict[int, int]:
+        numbers, sums = group_sums(self.tables.line_number[self.frames.line[frame]], weights)
+        return dict(zip(numbers.tolist(), sums.tolist(), strict=True))
+
+    def _chain(
+        self, frame: NDArray[np.int64], leaf: NDArray[np.int64], weights: NDArray[np.int64]
+    ) -> tuple[Share, ...]:
+        """Heaviest path from just below the VM frame down to a leaf, one level at a time."""
+        names = self.tables.node_names
+        result: list[Share] = []
+        position = frame - 1
+        active = position >= leaf
+        while active.any() and len(result) < _CHAIN_LIMIT:
+            nodes = self.frames.node[position[active]]
+            distinct, sums = group_sums(nodes, weights[active])
+            index = _best(distinct, sums, names)
+            best = int(distinct[index])
+            result.append(self._share(names[best], int(sums[index])))
+            keep = np.zeros_like(active)
+            keep[active] = nodes == best
+            position = position - 1
+            active = keep & (position >= leaf)
+        return tuple(result)
+
+    def _caller_keys(
+        self, frame: NDArray[np.int64], sample: NDArray[np.int64], key: int
+    ) -> NDArray[np.int64]:
+        """Per sample, up to `_CALLER_LIMIT` VM callers above `frame` (closures folded, runs of
+        one caller collapsed as in recursion), nearest first; -1 pads."""
+        line_key = self.vm.line_key
+        rows_total = len(frame)
+        result = np.full((rows_total, _CALLER_LIMIT), -1, dtype=np.int64)
+        pointer = frame.copy()
+        previous = np.full(rows_total, key, dtype=np.int64)
+        alive = np.ones(rows_total, dtype=bool)
+        for level in range(_CALLER_LIMIT):
+            seeking = alive.copy()
+            while seeking.any():
+                rows = np.flatnonzero(seeking)
+                next_frame, found = self._next_vm_frame(pointer[rows], sample[rows])
+                alive[rows[~found]] = False
+                seeking[rows[~found]] = False
+                rows, next_frame = rows[found], next_frame[found]
+                pointer[rows] = next_frame
+                next_key = line_key[self.frames.line[next_frame]]
+                new = next_key != previous[rows]
+                result[rows[new], level] = next_key[new]
+                previous[rows[new]] = next_key[new]
+                seeking[rows[new]] = False
+            if not alive.any():
+                break
+        return result
+
+    def _next_vm_frame(
+        self, pointer: NDArray[np.int64], sample: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """The next VM frame above each pointer within its own sample, and whether there is one."""
+        vm_frames = self.vm_frames
+        index = np.searchsorted(vm_frames, pointer, side="right")
+        found = index < len(vm_frames)
+        next_frame = vm_frames[np.minimum(index, max(len(vm_frames) - 1, 0))]
+        found &= self.frames.sample[next_frame] == sample
+        return next_frame, found
+
+    def _heaviest(
+        self, paths: NDArray[np.int64], weights: NDArray[np.int64], names: list[str], limit: int
+    ) -> tuple[Share, ...]:
+        """The heaviest path through rows of `paths` (-1 ends a row), level by level."""
+        result: list[Share] = []
+        active = paths[:, 0] >= 0
+        for depth in range(min(limit, paths.shape[1])):
+            if not active.any():
+                break
+            keys = paths[active, depth]
+            distinct, sums = group_sums(keys, weights[active])
+            index = _best(distinct, sums, names)
+            best = int(distinct[index])
+            result.append(self._share(names[best], int(sums[index])))
+            keep = np.zeros_like(active)
+            keep[active] = keys == best
+            if depth + 1 >= paths.shape[1]:
+                break
+            active = keep & (paths[:, depth + 1] >= 0)
+        return tuple(result)
