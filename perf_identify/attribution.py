@@ -32,6 +32,7 @@ from perf_identify.ranking import (
     FunctionStat,
     LineTable,
     RankedFrames,
+    distinct,
     group_sums,
     rank_functions,
     sum_by,
@@ -43,6 +44,7 @@ _FOREIGN_PATH_MARKERS = ("/rustc/", "/rust/deps/", "/.cargo/registry/", "/.cargo
 _CHAIN_LIMIT = 12
 _CALLER_LIMIT = 6
 _LIST_LIMIT = 6
+BELOW_LIMIT = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,10 @@ class Hotspot:
     leaves: tuple[Share, ...]
     chain: tuple[Share, ...]
     """Heaviest path of callees from just below this function down to a leaf."""
+    below: tuple[Share, ...]
+    """Every library frame below this function in its samples, with the value of the samples
+    that pass through it (once per sample), heaviest first: the evidence of what it calls,
+    on every branch, not only the heaviest one (`BELOW_LIMIT` at most)."""
     callers: tuple[Share, ...]
     """Heaviest path of VM callers, nearest first."""
     call_sites: tuple[Share, ...]
@@ -132,13 +138,28 @@ class Hotspot:
     """Value per source line of this function; only for per-address profiles."""
     recorded_line: int = 0
     """The Line.line the profile stored (one arbitrary call site in pprof-rs profiles)."""
-    merged: tuple[Hotspot, ...] = ()
+    merged: tuple[MergedHelper, ...] = ()
     """VM helpers whose time is reported inside this issue (see `fix_sites.py`)."""
 
     @property
     def own_value(self) -> int:
         """The value attributed to this function itself, merged helpers excluded."""
         return self.value - sum(helper.value for helper in self.merged)
+
+    @property
+    def own_percent(self) -> float:
+        return self.share_percent * self.own_value / self.value if self.value else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MergedHelper:
+    """A VM helper reported inside its caller's issue, and the time it takes through it."""
+
+    helper: Hotspot
+    value: int
+    """The helper's attributed value reached through the owner."""
+    percent: float
+    """That value over the profile's total, in percent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,12 +333,14 @@ class _Context:
         self_value = int(weights[frame == leaf].sum())
         leaves: tuple[Share, ...] = ()
         chain: tuple[Share, ...] = ()
+        below: tuple[Share, ...] = ()
         callers: tuple[Share, ...] = ()
         call_sites: tuple[Share, ...] = ()
         line_values: dict[int, int] = {}
         if detailed:
             leaves = self._ranked(frames.node[leaf], weights, tables.node_names, _LIST_LIMIT)
             chain = self._chain(frame, leaf, weights)
+            below = self._below(frame, leaf, weights)
             caller_keys = self._caller_keys(frame, sample, key)
             callers = self._heaviest(caller_keys, weights, self.vm.keys, _CALLER_LIMIT)
             has_site = caller_keys[:, 0] >= 0
@@ -342,11 +365,31 @@ class _Context:
             self_value=self_value,
             leaves=leaves,
             chain=chain,
+            below=below,
             callers=callers,
             call_sites=call_sites,
             tiny_helper=is_tiny_helper(symbol),
             line_values=line_values,
             recorded_line=int(self.tables.line_number[frames.line[frame[0]]]),
+        )
+
+    def _below(
+        self, frame: NDArray[np.int64], leaf: NDArray[np.int64], weights: NDArray[np.int64]
+    ) -> tuple[Share, ...]:
+        """Value through each frame below the VM frame (leaf up to, not including, it)."""
+        lengths = frame - leaf
+        count = int(lengths.sum())
+        if count == 0:
+            return ()
+        starts = np.cumsum(lengths) - lengths
+        position = np.repeat(leaf - starts, lengths) + np.arange(count, dtype=np.int64)
+        row = np.repeat(np.arange(len(frame), dtype=np.int64), lengths)
+        node_count = len(self.tables.node_names)
+        # Once per sample, however often recursion repeats a frame (as pprof's cum).
+        pairs = distinct(row * node_count + self.frames.node[position])
+        nodes = pairs % node_count
+        return self._ranked(
+            nodes, weights[pairs // node_count], self.tables.node_names, BELOW_LIMIT
         )
 
     def _line_values(self, frame: NDArray[np.int64], weights: NDArray[np.int64]) -> dict[int, int]:

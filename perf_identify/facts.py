@@ -14,12 +14,20 @@ facts, only prose comes from the draft.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 from perf_identify.attribution import Hotspot, Share
-from perf_identify.classify import Classification, classify, dominant_call_site, issue_name
+from perf_identify.classify import (
+    DETAILS,
+    Classification,
+    classify,
+    decided_by_drop,
+    line_tokens,
+    mechanism_of_detail,
+)
+from perf_identify.naming import FolderNames, dominant_call_site, issue_name, previous_detail
 from perf_identify.pprof import ProfileKind
 from perf_identify.render import IssueDocument, LogEntry, Status, issue_title
 from perf_identify.source import FunctionExtent, LineChoice, choose_line, find_function
@@ -85,9 +93,18 @@ class SourceProblem:
 
 
 def hotspot_facts(
-    hotspot: Hotspot, source_text: str | None, context: RunContext, name: str | None = None
+    hotspot: Hotspot,
+    source_text: str | None,
+    context: RunContext,
+    name: str | None = None,
+    *,
+    folder: FolderNames | None = None,
 ) -> HotspotFacts | SourceProblem:
-    """Resolve `hotspot` against its source file's text (None when the file is absent)."""
+    """Resolve `hotspot` against its source file's text (None when the file is absent).
+
+    `folder` is the issue folder as scanned before this run: when it holds an IDENTIFIED file
+    of this hotspot, its mechanism and cited line are kept while the evidence still fits them.
+    """
     if source_text is None:
         return SourceProblem(hotspot, f"source file {hotspot.file or '?'} not found")
     extent = find_function(source_text, hotspot.symbol)
@@ -104,9 +121,32 @@ def hotspot_facts(
             f"the profile points at line {max(beyond)} of {hotspot.file}, which has "
             f"{len(lines)} lines: the source changed since the profile was recorded",
         )
-    callees = _callee_names(hotspot)
+    previous = (
+        folder.previous((context.benchmark_file, hotspot.file, extent.display_name))
+        if folder is not None
+        else None
+    )
+    if previous is not None and not previous.identified:
+        previous = None
+    prefer = mechanism_of_detail(previous_detail(previous.name, DETAILS)) if previous else None
     weights = {line: float(value) for line, value in hotspot.line_values.items()}
-    choice = choose_line(source_text, extent, callees, weights or None)
+    # Drops run where values go out of scope: no call in the body shows them, and citing the
+    # first call of some other callee would point at the wrong code.
+    drops = decided_by_drop(hotspot, prefer=prefer)
+    choice = choose_line(
+        source_text,
+        extent,
+        [] if drops else _callee_names(hotspot),
+        weights or None,
+        preferred_tokens=() if drops else line_tokens(hotspot, prefer=prefer),
+        previous_line=previous.line if previous else None,
+    )
+    if drops and not weights:
+        choice = replace(
+            choice,
+            reason="drops run where values go out of scope, which a per-function profile "
+            "cannot place on a line; the signature line",
+        )
     shares = (
         {line: value / context.total for line, value in hotspot.line_values.items()}
         if context.total and hotspot.line_values
@@ -115,10 +155,9 @@ def hotspot_facts(
     excerpt = _numbered_excerpt(
         source_text, extent, max_lines=EXCERPT_LINES, line_shares=shares, focus_line=choice.line
     )
-    body = "\n".join(lines[extent.start_line - 1 : extent.end_line])
-    classification = classify(hotspot, body)
+    classification = classify(hotspot, choice.code, prefer=prefer)
     return HotspotFacts(
-        name=name or issue_name(hotspot, classification),
+        name=name or issue_name(hotspot, classification.detail),
         hotspot=hotspot,
         context=context,
         function=extent.display_name,

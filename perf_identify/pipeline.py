@@ -13,16 +13,15 @@ end of the file) are reported in `IdentifyReport.unresolved` and get no issue fi
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perf_identify.attribution import Hotspot, PathMapper, Ranking, rank_profile
-from perf_identify.classify import MAX_NAME_LENGTH, unique_names
-from perf_identify.drafting import Drafter, DraftingSummary, DraftResult
+from perf_identify.classify import DETAILS
+from perf_identify.drafting import Drafter, DraftingSummary
 from perf_identify.errors import ProfileError
 from perf_identify.facts import (
     HotspotFacts,
@@ -31,6 +30,7 @@ from perf_identify.facts import (
     hotspot_facts,
     issue_document,
 )
+from perf_identify.fix_sites import merge_fix_sites
 from perf_identify.issues_dir import OutputLock, WriteOutcome, scan_issues, write_issue
 from perf_identify.make_targets import (
     MakeOutcome,
@@ -38,8 +38,17 @@ from perf_identify.make_targets import (
     run_make_stage,
     validate_file_argument,
 )
+from perf_identify.naming import (
+    UNREADABLE,
+    FolderEntry,
+    FolderNames,
+    adopt_suggested_names,
+    assign_names,
+)
 from perf_identify.pprof import Profile, decode_profile
-from perf_identify.render import render_issue
+from perf_identify.render import Status, render_issue
+from perf_identify.sampling import SamplingNote, sampling_note
+from perf_identify.staleness import StaleIssue, stale_issues
 
 if TYPE_CHECKING:
     from perf_identify.sidecar import Recorder
@@ -123,6 +132,10 @@ class IdentifyReport:
     rows: tuple[IssueRow, ...]
     unresolved: tuple[SourceProblem, ...]
     drafting: DraftingSummary
+    sampling: SamplingNote | None = None
+    """Sampled time against the profile's duration and the Runtime (see `sampling.py`)."""
+    stale: tuple[StaleIssue, ...] = ()
+    """IDENTIFIED files of this benchmark that this run did not find hot (`staleness.py`)."""
 
 
 def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
@@ -153,6 +166,8 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
     mapper = PathMapper(request.source_root, lambda rel: shell.is_file(repo / rel))
     ranking = rank_profile(profile, mapper)
     _require_hotspots(ranking, request, profile_path)
+    # One issue per fix site: helpers folded into the hotspot whose loop calls them.
+    ranking = replace(ranking, hotspots=merge_fix_sites(ranking.hotspots, request.min_percent))
     shell.progress.notice(
         f"profile kind: {ranking.kind.value} "
         + (
@@ -172,11 +187,13 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         unit=ranking.value_type.unit,
         kind=ranking.kind,
     )
+    # The issue folder is scanned once; naming, and keeping an earlier run's choices, read it.
+    folder = _folder_names(request.out_dir)
     resolved: list[tuple[HotspotFacts, list[str]]] = []
     unresolved: list[SourceProblem] = []
     for hotspot in selected:
         text = _read_source(repo, hotspot, shell)
-        result = hotspot_facts(hotspot, text, context)
+        result = hotspot_facts(hotspot, text, context, folder=folder)
         if isinstance(result, SourceProblem):
             unresolved.append(result)
             shell.progress.notice(f"no issue file for #{hotspot.rank}: {result.reason}")
@@ -188,12 +205,23 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         return IdentifyReport(
             request, file_arg, runtime, profile_path, make_outcome, ranking, selected, (),
             tuple(unresolved), DraftingSummary(drafter=shell.drafter.name, results=()),
+            sampling=sampling_note(ranking, runtime.milliseconds),
         )  # fmt: skip
 
-    resolved = _assign_names(resolved, request.out_dir, file_arg)
+    keys = [(file_arg, facts.file, facts.function) for facts, _ in resolved]
+    names = assign_names(
+        keys,
+        [facts.name for facts, _ in resolved],
+        folder,
+        [facts.classification.detail for facts, _ in resolved],
+        DETAILS,
+    )
+    resolved = [(_renamed(f, n), lines) for (f, lines), n in zip(resolved, names, strict=True)]
     shell.progress.step(f"drafting {len(resolved)} issue(s) with the {shell.drafter.name} drafter")
     drafting = shell.drafter.draft_all([f for f, _ in resolved], [lines for _, lines in resolved])
-    resolved = _adopt_suggested_names(resolved, drafting.results, request.out_dir, file_arg)
+    suggested = [r.draft.name if not r.fallback_reason else None for r in drafting.results]
+    names = adopt_suggested_names(keys, names, suggested, folder)
+    resolved = [(_renamed(f, n), lines) for (f, lines), n in zip(resolved, names, strict=True)]
 
     record = shell.record_facts(
         repo=repo,
@@ -219,6 +247,13 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
                     drafted.fallback_reason,
                 )
             )
+        # Earlier files of this benchmark that this run did not write: marked in the same locked
+        # phase as the writes, so no other run sees the folder half rerun.
+        written = [row.facts.name for row in rows]
+        unjudged = [problem.hotspot.file for problem in unresolved]
+        stale = record.mark_stale(
+            stale_issues(scan_issues(request.out_dir), file_arg, written, unjudged)
+        )
     return IdentifyReport(
         request,
         file_arg,
@@ -230,6 +265,8 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         tuple(rows),
         tuple(unresolved),
         drafting,
+        sampling=sampling_note(ranking, runtime.milliseconds),
+        stale=stale,
     )
 
 
@@ -289,89 +326,18 @@ def _read_source(repo: Path, hotspot: Hotspot, shell: Shell) -> str | None:
         return None
 
 
-def _assign_names(
-    resolved: list[tuple[HotspotFacts, list[str]]], out_dir: Path, benchmark: str
-) -> list[tuple[HotspotFacts, list[str]]]:
-    """Reuse the name of an existing issue for the same hotspot; keep new names unique.
-
-    A rerun must not create a second file for the same benchmark, file and function, even if
-    the classification (and so the computed name) changed in between.
-    """
-    previous: dict[tuple[str, str, str], str] = {}
-    taken: dict[str, tuple[str, str, str]] = {}
+def _folder_names(out_dir: Path) -> FolderNames:
+    entries: list[FolderEntry] = []
     for existing in scan_issues(out_dir):
-        if existing.document is None:
-            taken[existing.name] = ("", "", "")
-            continue
         doc = existing.document
+        if doc is None:
+            entries.append(FolderEntry(existing.name, UNREADABLE))
+            continue
         key = (doc.benchmark_file, doc.file, doc.function)
-        taken[existing.name] = key
-        if doc.benchmark_file == benchmark:
-            previous.setdefault(key, existing.name)
-    names: list[str] = []
-    for facts, _ in resolved:
-        key = (benchmark, facts.file, facts.function)
-        name = previous.get(key, facts.name)
-        owner = taken.get(name)
-        if owner is not None and owner != key:
-            # The computed name belongs to another hotspot's file: never write over it.
-            name = _free_name(name, taken, benchmark)
-        names.append(name)
-    unique = unique_names(names)
-    return [
-        (_renamed(facts, name), lines)
-        for (facts, lines), name in zip(resolved, unique, strict=True)
-    ]
-
-
-def _free_name(name: str, taken: dict[str, tuple[str, str, str]], benchmark: str) -> str:
-    """`NAME_<BENCHMARK>` (the same hotspot seen in another benchmark), else `NAME_2`, …"""
-    stem = re.sub(r"[^A-Za-z0-9]+", "_", PurePosixPath(benchmark).stem).strip("_").upper()
-    candidate = f"{name}_{stem}"[:MAX_NAME_LENGTH].rstrip("_") if stem else name
-    index = 2
-    while candidate in taken or candidate == name:
-        suffix = f"_{index}"
-        candidate = name[: MAX_NAME_LENGTH - len(suffix)].rstrip("_") + suffix
-        index += 1
-    return candidate
+        identified = doc.status is Status.IDENTIFIED
+        entries.append(FolderEntry(existing.name, key, doc.line, identified))
+    return FolderNames.of(entries)
 
 
 def _renamed(facts: HotspotFacts, name: str) -> HotspotFacts:
     return facts if facts.name == name else replace(facts, name=name)
-
-
-def _adopt_suggested_names(
-    resolved: list[tuple[HotspotFacts, list[str]]],
-    results: Sequence[DraftResult],
-    out_dir: Path,
-    benchmark: str,
-) -> list[tuple[HotspotFacts, list[str]]]:
-    """A model's suggested name replaces ours when nothing else has a claim on it.
-
-    The schema already checked its shape (UPPERCASE_WITH_UNDERSCORES, no path). It is taken
-    only if no other hotspot of this run has or suggests it, no existing file of another
-    hotspot has it, and this hotspot has no issue file yet: a rerun keeps the existing name.
-    """
-    owners: dict[str, tuple[str, str, str]] = {}
-    for existing in scan_issues(out_dir):
-        doc = existing.document
-        key = ("", "", "") if doc is None else (doc.benchmark_file, doc.file, doc.function)
-        owners[existing.name] = key
-    suggested = [r.draft.name if not r.fallback_reason else None for r in results]
-    names = [facts.name for facts, _ in resolved]
-    adopted: list[tuple[HotspotFacts, list[str]]] = []
-    for index, ((facts, lines), name) in enumerate(zip(resolved, suggested, strict=True)):
-        key = (benchmark, facts.file, facts.function)
-        others = names[:index] + names[index + 1 :]
-        if (
-            name is None
-            or key in owners.values()
-            or suggested.count(name) > 1
-            or name in others
-            or owners.get(name, key) != key
-        ):
-            adopted.append((facts, lines))
-            continue
-        names[index] = name
-        adopted.append((_renamed(facts, name), lines))
-    return adopted

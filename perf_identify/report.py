@@ -5,10 +5,16 @@ hotspot table, what happened to each issue file, the folder listing (text the ca
 shaped like `ls -la`) and the next command into a rich `Console`; `report_json(report)` returns
 a JSON-ready dict with the same facts and the ranking figures in milliseconds. Neither reads a
 file, the clock or the environment.
+
+Flat and cum are sampled time, never wall time: the table's title says so, and the sampling note
+(`sampling.py`) is said once, right under the table and as `sampling` in the JSON, with the
+profile's duration and the Runtime beside the sampled total. Stale issue files (`staleness.py`)
+get one line each after the table and a `stale` list in the JSON, so they never look current.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from perf_identify.attribution import Hotspot
@@ -16,6 +22,8 @@ from perf_identify.drafting import DraftingSummary
 from perf_identify.issues_dir import WriteOutcome
 from perf_identify.pipeline import IdentifyReport
 from perf_identify.ranking import FunctionStat
+from perf_identify.sampling import SHORTFALL_BELOW, SamplingNote
+from perf_identify.staleness import StaleIssue
 from perf_identify.symbols import compact_name
 
 if TYPE_CHECKING:
@@ -40,7 +48,11 @@ def _ms(report: IdentifyReport, value: int) -> str:
 def hotspot_table(report: IdentifyReport) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"Hotspots in {report.file_arg}", title_justify="left", expand=False)
+    table = Table(
+        title=f"Hotspots in {report.file_arg} (flat, cum: {_measured(report)})",
+        title_justify="left",
+        expand=False,
+    )
     table.add_column("#", justify="right")
     table.add_column("share", justify="right")
     table.add_column("flat", justify="right")
@@ -77,10 +89,77 @@ def hotspot_table(report: IdentifyReport) -> Table:
     return table
 
 
+def _measured(report: IdentifyReport) -> str:
+    """What flat and cum are, for the table's title: sampled time, never wall time."""
+    value_type = report.ranking.value_type
+    if value_type.unit != "nanoseconds":
+        return str(value_type)
+    return "sampled CPU time" if value_type.type == "cpu" else f"sampled {value_type.type} time"
+
+
+def _percent(ratio: float) -> str:
+    value = 100.0 * ratio
+    return f"{value:.0f}%" if value >= 10 else f"{value:.1f}%"
+
+
+def sampling_lines(note: SamplingNote) -> tuple[str, ...]:
+    """The sampling note for people: one line, or two when the profile fell short of the run."""
+    measure = f"{note.measure} time"
+    head = (
+        f"Sampled: {note.sampled_ms:.0f}ms of {measure} in {note.duration_ms:.0f}ms of profile "
+        f"duration ({_percent(note.of_duration)})"
+    )
+    # The Runtime is named only when it is not the profile's duration itself (--skip-make).
+    runtime = (
+        f" (Runtime: {note.runtime_ms}ms, {_percent(note.of_runtime)} of it sampled)"
+        if note.of_runtime is not None and note.runtime_ms != round(note.duration_ms)
+        else ""
+    )
+    figures = f"flat and cum are sampled {measure}, not wall time{runtime}."
+    if not note.shortfall:
+        return (f"{head}; {figures}",)
+    if note.expected_samples is not None and note.samples_taken:
+        why = (
+            f"the profiler took {note.samples_taken} of {note.expected_samples} samples "
+            f"(about 1 in {round(note.expected_samples / note.samples_taken)})."
+        )
+    else:
+        why = "the profiler recorded only part of the run."
+    return (f"{head}: {why}", f"Shares are sound; {figures}")
+
+
+def stale_line(issue: StaleIssue, today: date) -> str:
+    """One stale issue file: what it said when it was current, and that it is not now."""
+    since = (
+        f", stale since {issue.stale_since.isoformat()}"
+        if issue.stale_since is not None and issue.stale_since != today
+        else ""
+    )
+    return (
+        f"stale: {issue.path.name} (IDENTIFIED {issue.identified.isoformat()}, "
+        f"{issue.share_percent:.1f}%{since}): not a hotspot in this run"
+    )
+
+
+def stale_hint(report: IdentifyReport) -> str:
+    request = report.request
+    return (
+        "Stale files are marked in their sidecars, not deleted: delete them, or lower "
+        f"--min-percent ({request.min_percent:g}) or raise --top ({request.top}) and rerun."
+    )
+
+
 def print_report(report: IdentifyReport, console: Console, listing: str | None) -> None:
     console.print(hotspot_table(report))
+    if report.sampling is not None:
+        for line in sampling_lines(report.sampling):
+            console.print(line, highlight=False)
     for problem in report.unresolved:
         console.print(f"#{problem.hotspot.rank}: no issue file: {problem.reason}", highlight=False)
+    for issue in report.stale:
+        console.print(stale_line(issue, report.request.today), highlight=False)
+    if report.stale:
+        console.print(stale_hint(report), highlight=False)
     runtime = report.runtime
     console.print(
         f"Runtime: {runtime.milliseconds}ms (from {_runtime_source(runtime.source)}); "
@@ -184,6 +263,42 @@ def _function_json(report: IdentifyReport, stat: FunctionStat) -> dict[str, Any]
     }
 
 
+def _sampling_json(note: SamplingNote | None) -> dict[str, Any] | None:
+    if note is None:
+        return None
+    return {
+        "measure": note.measure,
+        "sampled_ms": round(note.sampled_ms, 3),
+        "profile_duration_ms": round(note.duration_ms, 3),
+        "runtime_ms": note.runtime_ms,
+        "sampled_of_duration_percent": round(100.0 * note.of_duration, 2),
+        "sampled_of_runtime_percent": None
+        if note.of_runtime is None
+        else round(100.0 * note.of_runtime, 2),
+        "period_nanos": note.period_nanos,
+        "expected_samples": note.expected_samples,
+        "samples_taken": note.samples_taken,
+        "shortfall": note.shortfall,
+        "shortfall_below_percent": round(100.0 * SHORTFALL_BELOW, 1),
+        "message": " ".join(sampling_lines(note)),
+    }
+
+
+def _stale_json(issue: StaleIssue) -> dict[str, Any]:
+    return {
+        "name": issue.name,
+        "path": str(issue.path),
+        "status": "IDENTIFIED",
+        "benchmark_file": issue.benchmark_file,
+        "function": issue.function,
+        "file": issue.file,
+        "share_percent": issue.share_percent,
+        "identified": issue.identified.isoformat(),
+        "stale_since": None if issue.stale_since is None else issue.stale_since.isoformat(),
+        "reason": "not a hotspot in this run",
+    }
+
+
 def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[str, Any]:
     ranking = report.ranking
     cost = report.drafting.estimated_cost_usd
@@ -196,6 +311,7 @@ def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[st
         "profile_kind": ranking.kind.value,
         "value_type": str(ranking.value_type),
         "total": ranking.total,
+        "sampling": _sampling_json(report.sampling),
         "unattributed_percent": round(ranking.percent(ranking.unattributed), 3),
         "make": None
         if make is None
@@ -226,6 +342,7 @@ def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[st
             {"rank": p.hotspot.rank, "symbol": p.hotspot.symbol, "reason": p.reason}
             for p in report.unresolved
         ],
+        "stale": [_stale_json(issue) for issue in report.stale],
         "missing_sources": list(ranking.missing_sources),
         "drafting": {
             "drafter": report.drafting.drafter,

@@ -168,6 +168,10 @@ class LineChoice:
     line: int
     reason: str
     matched: str | None
+    candidates: tuple[int, ...] = ()
+    """Every line that fits the same evidence (the chosen one included), when several do."""
+    code: str = ""
+    """The chosen line's code with comments and string contents blanked."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -581,6 +585,8 @@ def _body_code_lines(source_text: str, extent: FunctionExtent) -> dict[int, str]
 
 @lru_cache(maxsize=256)
 def _token_pattern(token: str) -> re.Pattern[str]:
+    if token.startswith("re:"):
+        return re.compile(token[3:])
     if token.endswith("!"):
         return re.compile(rf"(?<!\w){re.escape(token)}\s*[(\[{{]")
     if _RUST_IDENT.fullmatch(token):
@@ -590,7 +596,10 @@ def _token_pattern(token: str) -> re.Pattern[str]:
     return re.compile(re.escape(token))
 
 
-def _line_calls(code: str, token: str) -> bool:
+def line_calls(code: str, token: str) -> bool:
+    """Whether a line of code (comments and strings blanked) shows `token`: a call of an
+    identifier (`name(`, `.name(`, `name::<`), a macro (`format!`), a regular expression
+    (`re:…`), or any other text literally (`==`)."""
     for m in _token_pattern(token).finditer(code):
         if re.search(r"\bfn\s+$", code[: m.start()]):
             continue
@@ -608,7 +617,7 @@ def _short_callee(name: str) -> str:
 def _first_line_calling(lines: dict[int, str], tokens: Sequence[str]) -> tuple[int, str] | None:
     for line in sorted(lines):
         for token in tokens:
-            if _line_calls(lines[line], token):
+            if line_calls(lines[line], token):
                 return line, token
     return None
 
@@ -618,6 +627,9 @@ def choose_line(
     extent: FunctionExtent,
     callee_names: Sequence[str],
     line_weights: Mapping[int, float] | None = None,
+    *,
+    preferred_tokens: Sequence[str] = (),
+    previous_line: int | None = None,
 ) -> LineChoice:
     """The line of `extent` to cite for a hot chain; see the module docstring for the rule."""
     given = [c for c in (_short_callee(n) for n in callee_names) if c]
@@ -629,21 +641,34 @@ def choose_line(
         if inside:
             best_line = min(inside, key=lambda wl: (-wl[0], wl[1]))[1]
             code = lines.get(best_line, "")
-            matched = next((c for c in callees if _line_calls(code, c)), None)
-            return LineChoice(best_line, "hottest line in the profile", matched)
+            matched = next((c for c in callees if line_calls(code, c)), None)
+            return LineChoice(best_line, "hottest line in the profile", matched, code=code)
+
+    # The mechanisms the profile shows name the source tokens that implement them, most
+    # decisive first; they say more than the first callee that happens to match.
+    for token in preferred_tokens:
+        fitting = _lines_showing(lines, (token,))
+        if fitting:
+            matched = _short_callee(token) if _RUST_IDENT.fullmatch(token) else None
+            return _cite(
+                lines, fitting, previous_line, f"line showing {_token_words(token)}", matched
+            )
 
     for callee in callees:
-        hit = _first_line_calling(lines, (callee,))
-        if hit is not None:
-            return LineChoice(hit[0], f"first call to `{callee}` in the body", callee)
+        fitting = _lines_showing(lines, (callee,))
+        if fitting:
+            what = f"call to `{_plain(callee)}` in the body"
+            return _cite(lines, fitting, previous_line, what, callee)
         aliases = _CALLEE_ALIASES.get(callee, ())
         hit = _first_line_calling(lines, aliases) if aliases else None
         if hit is not None:
             line, token = hit
             return LineChoice(
                 line,
-                f"first use of `{token}` in the body, which reaches `{callee}`",
+                f"first use of `{_plain(token)}` in the body, which reaches `{_plain(callee)}`",
                 callee,
+                candidates=tuple(_lines_showing(lines, (token,))),
+                code=lines.get(line, ""),
             )
 
     if not given:
@@ -654,6 +679,43 @@ def choose_line(
     if not extent.contains(line):
         line = extent.start_line
     return LineChoice(line, reason, None)
+
+
+def _cite(
+    lines: dict[int, str],
+    fitting: list[int],
+    previous_line: int | None,
+    what: str,
+    matched: str | None,
+) -> LineChoice:
+    """The first fitting line, or the earlier run's line while it still fits. The reason names
+    the earlier run only when that changed the choice, so a rerun on the same evidence words it
+    the same way (and a model's prompt and cache key stay the same)."""
+    line = previous_line if previous_line in fitting else fitting[0]
+    why = "first" if line == fitting[0] else "kept from the earlier run: a"
+    return LineChoice(
+        line, f"{why} {what}", matched, candidates=tuple(fitting), code=lines.get(line, "")
+    )
+
+
+def _plain(token: str) -> str:
+    """A name for a reason text, which quotes it between backticks: none inside."""
+    return token.replace("`", "'")
+
+
+def _lines_showing(lines: dict[int, str], tokens: Sequence[str]) -> list[int]:
+    return [line for line in sorted(lines) if any(line_calls(lines[line], t) for t in tokens)]
+
+
+def _token_words(token: str) -> str:
+    """How a reason names what the cited line shows, and why that is the evidence."""
+    if token.startswith("re:\\bmatch"):
+        return "the match on the opcode, around which a dispatch loop spends its own time"
+    if token.startswith("re:"):
+        return "an index expression (`x[i]`), as the profile's frames do"
+    if _RUST_IDENT.fullmatch(token):
+        return f"a call of `{token}`, as the profile's frames do"
+    return f"`{_plain(token)}`, as the profile's frames do"
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from perf_identify.attribution import Hotspot, PathMapper, Ranking, Share
+from perf_identify.attribution import BELOW_LIMIT, Hotspot, PathMapper, Ranking, Share
 from perf_identify.pprof import Profile, ProfileKind
 from perf_identify.ranking import UNSYMBOLIZED, FunctionStat
 from perf_identify.symbols import fold_closures, is_tiny_helper
@@ -183,6 +183,16 @@ def _shares(pairs: Iterable[tuple[str, int]], total: int) -> tuple[Share, ...]:
     )
 
 
+def _through(paths: list[tuple[tuple[str, ...], int]]) -> list[tuple[str, int]]:
+    """Value through every frame of the paths below a hotspot, once per path."""
+    through: Counter[str] = Counter()
+    for names, value in paths:
+        for name in set(names):
+            through[name] += value
+    items = [(name, value) for name, value in through.items() if value != 0]
+    return sorted(items, key=lambda item: (-item[1], item[0]))[:BELOW_LIMIT]
+
+
 def _hotspot(
     *,
     rank: int,
@@ -212,6 +222,7 @@ def _hotspot(
         self_value=acc.self_value,
         leaves=_shares(leaves, total),
         chain=_shares(_heaviest_path(acc.below, _CHAIN_LIMIT), total),
+        below=_shares(_through(acc.below), total),
         callers=_shares(_heaviest_path(acc.above, _CALLER_LIMIT), total),
         call_sites=_shares(sites, total),
         tiny_helper=is_tiny_helper(key),

@@ -244,6 +244,25 @@ def test_source_changed_since_the_profile(repo: Path) -> None:
     assert not list((repo / "perf-issues").glob("*.txt"))
 
 
+@pytest.mark.parametrize(
+    "comment",
+    ["// TODO [idx] [date] #[cold] <insert here>", "// " + "long comment " * 40],
+    ids=["todo-and-brackets", "longer-than-300"],
+)
+def test_cited_line_with_brackets_todo_or_length_is_quoted_not_refused(
+    repo: Path, comment: str
+) -> None:
+    runtime = repo / "lang" / "src" / "vm" / "runtime.rs"
+    cited = "let graphemes: Vec<&str> = s.graphemes(true).collect();"
+    source = runtime.read_text()
+    assert source.count(cited) == 1
+    runtime.write_text(source.replace(cited, f"{cited} {comment}"))
+    code, _, err = run_cli(BENCHMARK, "--repo", str(repo), "-q")
+    assert code == 0, err
+    issue = (repo / "perf-issues" / "STRING_GRAPHEME_COLLECT_IN_INDEX_OP.txt").read_text()
+    assert f"{cited} {comment}"[:60] in " ".join(issue.split())
+
+
 # -- output ------------------------------------------------------------------------------------
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
+from perf_identify.attribution import PathMapper, rank_profile
 from perf_identify.drafting import OfflineDrafter
-from perf_identify.facts import SourceProblem, hotspot_facts
+from perf_identify.facts import RunContext, SourceProblem, hotspot_facts
+from perf_identify.fix_sites import merge_fix_sites
 from perf_identify.grounding import draft_problems
 from perf_identify.offline_drafter import offline_draft
+from perf_identify.pprof import decode_profile
 from perf_identify.schema import Draft, Evidence
 from perf_identify.symbols import compact_name
 from tests.fake_vm import fake_vm_facts
+from tests.test_pprof import FIXTURE_NAMES
 
 
 def test_offline_drafts_pass_schema_and_grounding_and_are_deterministic() -> None:
@@ -96,3 +102,47 @@ def test_compact_name() -> None:
     assert compact_name("core::hint::select_unpredictable") == "hint::select_unpredictable"
     assert compact_name("alloc::vec::Vec<T,A>::extend_desugared") == "Vec<T,A>::extend_desugared"
     assert compact_name("main") == "main"
+
+
+# Words that claim a mechanism, and the frames (or cited-line tokens) without which the offline
+# text must not say them. Checked independently of `classify`'s own tables.
+_CLAIMS: dict[str, tuple[str, ...]] = {
+    "grapheme": ("unicode_segmentation", "Grapheme"),
+    "ZWJ": ("unicode_segmentation", "Grapheme"),
+    "SipHash": ("Hasher", "core::hash::", "hashbrown"),
+    "hashing keys": ("Hasher", "core::hash::", "hashbrown"),
+    "formatting machinery": ("core::fmt::", "alloc::fmt::", "format!"),
+    "persistent hash map": ("im_rc::hash::", "im_rc::nodes::hamt", "sparse_chunk"),
+    "persistent vector are read by position": ("im_rc::vector::", "im_rc::nodes::rrb"),
+}
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_offline_text_claims_only_what_the_real_profile_shows(
+    shared_fixtures: Path, blitzen_source: Path, name: str
+) -> None:
+    path = shared_fixtures / "profiles" / name / "profile.pb"
+    source = blitzen_source / "src"
+    ranking = rank_profile(
+        decode_profile(path.read_bytes(), str(path)),
+        PathMapper("lang/src/vm", lambda rel: (source / rel).is_file()),
+    )
+    hotspots = merge_fix_sites(ranking.hotspots, 1.0)[:8]
+    context = RunContext(f"examples/{name}.santa", 1000, ranking.total, "nanoseconds", ranking.kind)
+    for hotspot in hotspots:
+        text = (source / hotspot.file).read_text()
+        facts = hotspot_facts(hotspot, text, context)
+        if isinstance(facts, SourceProblem):
+            continue
+        draft = offline_draft(facts)
+        assert draft_problems(draft, facts, text.splitlines()) == []
+        evidence = " ".join(
+            [s.name for h in (hotspot, *(m.helper for m in hotspot.merged)) for s in h.below]
+            + [s.name for h in (hotspot, *(m.helper for m in hotspot.merged)) for s in h.leaves]
+            + [hotspot.symbol, facts.line.code]
+        )
+        for claim, signs in _CLAIMS.items():
+            if claim in draft.root_cause:
+                assert any(sign in evidence for sign in signs), (
+                    f"{name} {facts.function}: claims {claim!r} without {signs}"
+                )

@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 
-from perf_identify.drafting import DraftingSummary, DraftResult
+from perf_identify.drafting import DraftingSummary
 from perf_identify.errors import DraftError
 from perf_identify.facts import HotspotFacts
 from perf_identify.grounding import draft_problems
 from perf_identify.llm_drafter import LlmDrafter
 from perf_identify.model_config import LlmSettings, estimate_cost
-from perf_identify.offline_drafter import offline_draft
-from perf_identify.pipeline import _adopt_suggested_names
+from perf_identify.naming import UNREADABLE, FolderEntry, FolderNames, adopt_suggested_names
 from tests.fake_messages_server import (
     FakeMessagesServer,
     RecordedRequest,
@@ -295,23 +294,20 @@ def test_the_drafting_log_records_every_step_and_no_key(harness: Harness) -> Non
     harness.assert_no_key_on_disk()
 
 
-def test_suggested_names_never_take_a_name_with_another_owner(tmp_path: Path) -> None:
+def test_suggested_names_never_take_a_name_with_another_owner() -> None:
     pairs = [(facts, list(lines)) for facts, lines in fake_vm_facts()]
-    (tmp_path / "TAKEN_BY_A_FILE.txt").write_text("not an issue file this tool wrote\n")
+    # An existing file of someone else that does not parse: its name is taken.
+    folder = FolderNames.of([FolderEntry("TAKEN_BY_A_FILE", UNREADABLE)])
     suggestions = [
         "TAKEN_BY_A_FILE",  # an existing file of someone else
         pairs[2][0].name,  # another hotspot's name in this run
         "FINE_NEW_NAME",  # free
         None,  # none suggested
     ]
-    results = [
-        DraftResult(draft=offline_draft(facts).model_copy(update={"name": name}), drafter=MODEL)
-        for (facts, _), name in zip(pairs, suggestions, strict=True)
-    ]
-    adopted = _adopt_suggested_names(pairs, results, tmp_path, BENCHMARK)
-    names = [facts.name for facts, _ in adopted]
-    assert names == [pairs[0][0].name, pairs[1][0].name, "FINE_NEW_NAME", pairs[3][0].name]
-    # A fallback's draft is ours, whatever name it carries: never adopted.
-    fallback = [replace(r, fallback_reason="x") for r in results]
-    unchanged = _adopt_suggested_names(pairs, fallback, tmp_path, BENCHMARK)
-    assert [facts.name for facts, _ in unchanged] == [facts.name for facts, _ in pairs]
+    keys = [(BENCHMARK, facts.file, facts.function) for facts, _ in pairs]
+    names = [facts.name for facts, _ in pairs]
+    adopted = adopt_suggested_names(keys, names, suggestions, folder)
+    assert adopted == [names[0], names[1], "FINE_NEW_NAME", names[3]]
+    # A hotspot that already has a file keeps its name whatever is suggested.
+    own = FolderNames.of([FolderEntry("OLD_NAME", keys[2], 1, identified=True)])
+    assert adopt_suggested_names(keys, names, suggestions, own)[2] == names[2]

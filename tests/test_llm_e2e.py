@@ -152,8 +152,8 @@ def test_suggested_names_are_adopted_only_when_nothing_else_claims_them(
     assert created == [
         "BYTECODE_DISPATCH_IN_EXECUTE_UNTIL",
         "GRAPHEMES_COLLECTED_PER_INDEX",
+        "STACK_PUSH_IN_EXECUTE_UNTIL",
         "VALUE_CLONE_IN_BUILTIN_FOLD",
-        "VALUE_COPY_VIA_PUSH_IN_EXECUTE_UNTIL",
     ]
     assert check_issue_file(folder / "GRAPHEMES_COLLECTED_PER_INDEX.txt", repo).title == (
         "GRAPHEMES COLLECTED PER INDEX"

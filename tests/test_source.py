@@ -27,6 +27,11 @@ BUILTINS = (DATA / "builtins.rs").read_text(encoding="utf-8")
 SOURCES = {"runtime": RUNTIME, "value": VALUE, "builtins": BUILTINS}
 
 
+def _basic(choice: LineChoice) -> LineChoice:
+    """The choice without its candidates and code, which these tests do not state."""
+    return LineChoice(choice.line, choice.reason, choice.matched)
+
+
 def _line(source: str, number: int) -> str:
     return source.split("\n")[number - 1]
 
@@ -514,7 +519,7 @@ def test_choose_line_direct_calls(
     text = SOURCES[source]
     extent = _extent(text, symbol)
     choice = choose_line(text, extent, callees)
-    assert choice == LineChoice(line, f"first call to `{matched}` in the body", matched)
+    assert _basic(choice) == LineChoice(line, f"first call to `{matched}` in the body", matched)
     assert extent.contains(choice.line)
 
 
@@ -546,7 +551,7 @@ def test_choose_line_aliases(source: str, symbol: str, callee: str, line: int, t
     text = SOURCES[source]
     extent = _extent(text, symbol)
     choice = choose_line(text, extent, [callee])
-    assert choice == LineChoice(
+    assert _basic(choice) == LineChoice(
         line, f"first use of `{token}` in the body, which reaches `{callee}`", callee
     )
 
@@ -567,7 +572,7 @@ def test_first_callee_matching_anywhere_wins_even_through_an_alias() -> None:
 def test_unmatched_callees_fall_through_to_later_ones() -> None:
     extent = _extent(RUNTIME, "lang::vm::runtime::VM::index_op")
     choice = choose_line(RUNTIME, extent, ["memcpy", "drop_in_place", "collect"])
-    assert choice == LineChoice(96, "first call to `collect` in the body", "collect")
+    assert _basic(choice) == LineChoice(96, "first call to `collect` in the body", "collect")
 
 
 @pytest.mark.parametrize(
@@ -589,7 +594,7 @@ def test_unmatched_callees_fall_through_to_later_ones() -> None:
 def test_choose_line_falls_back_to_signature(source: str, symbol: str, callees: list[str]) -> None:
     text = SOURCES[source]
     extent = _extent(text, symbol)
-    assert choose_line(text, extent, callees) == LineChoice(
+    assert _basic(choose_line(text, extent, callees)) == LineChoice(
         extent.signature_line,
         "no callee of the hot chain appears in the body; the signature line",
         None,
@@ -598,7 +603,7 @@ def test_choose_line_falls_back_to_signature(source: str, symbol: str, callees: 
 
 def test_choose_line_without_callees() -> None:
     extent = _extent(RUNTIME, "lang::vm::runtime::VM::pop")
-    assert choose_line(RUNTIME, extent, []) == LineChoice(
+    assert _basic(choose_line(RUNTIME, extent, [])) == LineChoice(
         50, "no hot-chain callee was given; the signature line", None
     )
 
@@ -612,7 +617,7 @@ def test_line_weights_pick_the_hottest_line_in_the_extent() -> None:
     extent = _extent(RUNTIME, "lang::vm::runtime::VM::index_op")
     weights = {5: 0.9, 99: 0.1, 100: 0.3, 104: 0.3, 300: 0.5}
     # 5 and 300 are outside the extent; 100 and 104 tie and the lower line wins.
-    assert choose_line(RUNTIME, extent, ["graphemes"], weights) == LineChoice(
+    assert _basic(choose_line(RUNTIME, extent, ["graphemes"], weights)) == LineChoice(
         100, "hottest line in the profile", None
     )
 
@@ -620,14 +625,14 @@ def test_line_weights_pick_the_hottest_line_in_the_extent() -> None:
 def test_line_weights_report_a_callee_found_on_the_hot_line() -> None:
     extent = _extent(RUNTIME, "lang::vm::runtime::VM::index_op")
     choice = choose_line(RUNTIME, extent, ["nth", "collect", "graphemes"], {96: 0.4, 97: 0.1})
-    assert choice == LineChoice(96, "hottest line in the profile", "collect")
+    assert _basic(choice) == LineChoice(96, "hottest line in the profile", "collect")
 
 
 @pytest.mark.parametrize("weights", [{}, {1: 0.5, 500: 0.5}, {100: 0.0}])
 def test_line_weights_without_usable_lines_fall_back_to_callees(weights: dict[int, float]) -> None:
     extent = _extent(RUNTIME, "lang::vm::runtime::VM::index_op")
     choice = choose_line(RUNTIME, extent, ["graphemes"], weights)
-    assert choice == LineChoice(96, "first call to `graphemes` in the body", "graphemes")
+    assert _basic(choice) == LineChoice(96, "first call to `graphemes` in the body", "graphemes")
 
 
 def test_choose_line_with_an_extent_from_another_file_stays_inside_it() -> None:

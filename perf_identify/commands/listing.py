@@ -3,6 +3,11 @@
 Rows are sorted by share of runtime (largest first), then name; a file that does not parse is
 listed last with status `UNREADABLE` and its error, and the command still exits 0 (it is a
 view; the lifecycle commands refuse such a file). `--json` prints the same rows as a list.
+
+An IDENTIFIED file that a later run of its benchmark no longer found hot is marked stale in its
+sidecar (see `staleness.py`); `list` shows `IDENTIFIED (stale)` in the status column and
+`stale_since` in the JSON (null for a current file), so it never looks current. Past IDENTIFIED
+a file is someone's work in progress and is never shown stale, whatever its sidecar says.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 def issue_rows(out_dir: Path) -> list[dict[str, Any]]:
     """One dict per issue file, in display order (see the module docstring)."""
     from perf_identify.issues_dir import scan_issues
+    from perf_identify.render import Status
+    from perf_identify.sidecar import stale_since
 
     rows: list[dict[str, Any]] = []
     broken: list[dict[str, Any]] = []
@@ -46,6 +53,7 @@ def issue_rows(out_dir: Path) -> list[dict[str, Any]]:
             broken.append({"name": issue.name, "path": str(issue.path), "error": message})
             continue
         last = doc.log[-1]
+        since = stale_since(issue.path) if doc.status is Status.IDENTIFIED else None
         rows.append(
             {
                 "name": issue.name,
@@ -62,11 +70,12 @@ def issue_rows(out_dir: Path) -> list[dict[str, Any]]:
                     "note": last.note,
                 },
                 "verdict": None if doc.verification is None else doc.verification.verdict.value,
+                "stale_since": None if since is None else since.isoformat(),
             }
         )
     rows.sort(key=lambda row: (-row["share_percent"], row["name"]))
     for row in broken:
-        row.update(status="UNREADABLE", share_percent=None, last_log=None)
+        row.update(status="UNREADABLE", share_percent=None, last_log=None, stale_since=None)
     return rows + sorted(broken, key=lambda row: row["name"])
 
 
@@ -87,7 +96,7 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
         table.append(
             (
                 row["name"],
-                row["status"],
+                row["status"] + (" (stale)" if row["stale_since"] else ""),
                 f"{row['share_percent']:.1f}%",
                 f"{row['file']}:{row['line']} {row['function']}",
                 _clip(entry, _NOTE_WIDTH),

@@ -1,0 +1,158 @@
+"""End to end on the real Blitzen VM: its offline build, its own `make analyze`/`make profile`.
+
+`../shared/blitzen/build.sh BLITZEN_DIR` builds a working checkout (about 6 minutes from nothing
+on a 2-core machine, a no-op on a built one; `.ci/run` builds it before the test suite so this
+test reuses it). Then the installed `perf-identify` console script runs inside that checkout,
+exactly as a user runs it, through Blitzen's real Makefile targets, and everything it writes is
+checked independently of the product: the template, Line inside Function in the real source,
+and the runtime against make analyze's own TIMING section.
+
+BLITZEN_DIR is `$PERF_IDENTIFY_BLITZEN_DIR`, default `/tmp/blitzen`, so the build is cached
+between runs on one machine. The checkout may hold a stale `profile.pb` or `perf-issues/` from
+an earlier run; the test plants both when absent and requires that the run uses neither: the
+profile must be the one make writes during the run, and issues go to the test's own `--out`.
+Skipped loudly without `../shared/blitzen` (an error under CI); select with `-m blitzen`,
+deselect with `-m "not blitzen"`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.blitzen import check_blitzen_issue_file
+
+pytestmark = [pytest.mark.e2e, pytest.mark.blitzen]
+
+BENCHMARK = "examples/aoc2022_day12.santa"
+BUILD_TIMEOUT_S = 1800  # cold: ~6 min on 2 cores; leave room for a slow mirror
+RUN_TIMEOUT_S = 900  # make analyze + make profile of a sub-second benchmark, warm: ~10 s
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PART = re.compile(r"^Part \d+: .*?(?P<ms>\d+)ms\s*$")
+_STALE_ISSUE = "STALE_ISSUE_FROM_AN_EARLIER_RUN.txt"
+
+
+def blitzen_dir() -> Path:
+    """Where the Blitzen checkout is built: `$PERF_IDENTIFY_BLITZEN_DIR` or `/tmp/blitzen`."""
+    return Path(os.environ.get("PERF_IDENTIFY_BLITZEN_DIR", "/tmp/blitzen"))
+
+
+def timing_parts_ms(analyze_log: str) -> list[int]:
+    """The `Part N: <answer> <duration>ms` figures in make analyze's `--- TIMING ---` section."""
+    lines = [_ANSI.sub("", line).strip() for line in analyze_log.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("--- TIMING"))
+    parts: list[int] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("---") or line.startswith("====="):
+            break
+        match = _PART.match(line)
+        if match:
+            parts.append(int(match.group("ms")))
+    return parts
+
+
+@pytest.fixture(scope="module")
+def built_blitzen(blitzen_source: Path) -> Path:
+    """A built Blitzen checkout at `blitzen_dir()`, from `build.sh` (a no-op when already built)."""
+    target = blitzen_dir()
+    started = time.monotonic()
+    build = subprocess.run(
+        ["bash", str(blitzen_source / "build.sh"), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
+    took = time.monotonic() - started
+    print(f"blitzen build.sh {target}: {took:.1f}s")
+    assert build.returncode == 0, (
+        f"build.sh {target} failed (exit {build.returncode}) after {took:.0f}s:\n"
+        + "\n".join(build.stderr.splitlines()[-40:])
+    )
+    assert (target / "target" / "profiling" / "santa-cli").is_file()
+    return target
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + RUN_TIMEOUT_S + 60)
+def test_identify_through_blitzens_own_make_targets(
+    built_blitzen: Path, shared_fixtures: Path, tmp_path: Path
+) -> None:
+    checkout = built_blitzen
+    # Leftovers of an earlier run: a profile of another benchmark, and an issues folder.
+    stale_profile = checkout / "profile.pb"
+    shutil.copyfile(shared_fixtures / "profiles" / "aoc2018_day05" / "profile.pb", stale_profile)
+    os.utime(stale_profile, (1_000_000_000, 1_000_000_000))
+    stale_issues = checkout / "perf-issues"
+    planted = not stale_issues.exists()
+    if planted:
+        stale_issues.mkdir()
+        (stale_issues / _STALE_ISSUE).write_text("left by an earlier run\n")
+    before = {p.name: p.read_bytes() for p in stale_issues.iterdir() if p.is_file()}
+    out_dir = tmp_path / "perf-issues"
+    executable = Path(sys.executable).parent / "perf-identify"
+    assert executable.is_file(), f"{executable}: the package is not installed in this venv"
+    env = {**os.environ, "PATH": f"{executable.parent}{os.pathsep}{os.environ['PATH']}"}
+    started = time.time()
+    try:
+        result = subprocess.run(
+            [str(executable), BENCHMARK, "--offline", "--out", str(out_dir), "--json"],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+            check=False,
+        )
+        after = {p.name: p.read_bytes() for p in stale_issues.iterdir() if p.is_file()}
+    finally:
+        if planted:
+            shutil.rmtree(stale_issues)
+    print(f"perf-identify {BENCHMARK} in {checkout}: {time.time() - started:.1f}s")
+
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    assert after == before, "the run wrote into the checkout's perf-issues/ despite --out"
+    summary = json.loads(result.stdout)
+    assert summary["benchmark_file"] == BENCHMARK
+    assert summary["profile_kind"] == "per-function"  # pprof-rs, from Blitzen's `profile` feature
+
+    # The profile is the one make wrote during this run, not the stale one.
+    profile = Path(summary["profile"])
+    assert profile.resolve() == stale_profile.resolve()
+    assert profile.stat().st_mtime >= started - 1, "the stale profile.pb was analysed"
+
+    # The runtime is the sum of the Part durations of make analyze's timed run.
+    assert summary["make"] is not None
+    analyze_log = Path(summary["make"]["analyze_log"]).read_text(errors="replace")
+    assert "--- PROFILE" in analyze_log, analyze_log[-2000:]
+    parts = timing_parts_ms(analyze_log)
+    assert len(parts) == 2, analyze_log[-2000:]
+    assert summary["runtime_source"] == "parts"
+    assert summary["runtime_ms"] == sum(parts)
+
+    issues = summary["issues"]
+    assert issues, result.stderr
+    assert sorted(p.name for p in out_dir.glob("*.txt")) == sorted(
+        Path(issue["path"]).name for issue in issues
+    )
+    for issue in issues:
+        path = Path(issue["path"])
+        assert path.parent == out_dir
+        checked = check_blitzen_issue_file(path, checkout)
+        assert checked.benchmark == BENCHMARK
+        assert checked.runtime_ms == sum(parts)
+        assert checked.share == f"{issue['share_percent']:.1f}"
+        assert (checked.rank, checked.file, checked.line, checked.function) == (
+            issue["rank"],
+            issue["file"],
+            issue["line"],
+            issue["function"],
+        ), path.name
