@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -97,14 +98,27 @@ def rendered_flamegraph(workdir: Path, profile: Path) -> Path:
     return svg
 
 
+def _program_block(request: RecordedRequest) -> dict[str, Any]:
+    """The user turn's first block, the fenced benchmark program shared by every hotspot."""
+    content = request.body["messages"][0]["content"]
+    return content[0] if isinstance(content, list) and len(content) > 1 else {}
+
+
+def _hotspot_part(request: RecordedRequest) -> str:
+    """The per-hotspot text alone: the user turn's last block (facts and function)."""
+    content = request.body["messages"][0]["content"]
+    return str(content[-1].get("text", "")) if isinstance(content, list) else str(content)
+
+
 def prefix_once_bytes(requests: Sequence[RecordedRequest]) -> int:
-    """Request bytes with the cached prefix (system blocks) counted once per run."""
+    """Request bytes with the cached prefix (the system blocks and the program block, both
+    marked for caching) counted once per run."""
     seen: set[str] = set()
     total = 0
     for request in requests:
-        system = json.dumps(request.body.get("system"), sort_keys=True)
-        total += len(request.raw) - (len(system) if system in seen else 0)
-        seen.add(system)
+        prefix = json.dumps([request.body.get("system"), _program_block(request)], sort_keys=True)
+        total += len(request.raw) - (len(prefix) if prefix in seen else 0)
+        seen.add(prefix)
     return total
 
 
@@ -179,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fresh = prefix_once_bytes(requests)
         manual_hot = hot_bytes + svg_bytes
         manual_all = all_bytes + svg_bytes
-        hotspot_parts = sum(len(r.hotspot_text.encode()) for r in requests)
+        hotspot_parts = sum(len(_hotspot_part(r).encode()) for r in requests)
         sizes = [
             ("manual: hot functions' files + flamegraph.svg", manual_hot),
             ("manual: every VM source file + flamegraph.svg", manual_all),
@@ -224,12 +238,13 @@ def _breakdown(request: RecordedRequest) -> str:
     schema = json.dumps(body.get("output_config", {}))
     instructions = len(system[0]["text"]) if system else 0
     context = len(system[1]["text"]) if len(system) > 1 else 0
-    hotspot = len(request.hotspot_text)
-    rest = len(request.raw) - instructions - context - hotspot - len(schema)
+    program = len(str(_program_block(request).get("text", "")))
+    hotspot = len(_hotspot_part(request))
+    rest = len(request.raw) - instructions - context - program - hotspot - len(schema)
     return (
         f"one request ({request.function}): {len(request.raw)} bytes = instructions "
-        f"{instructions} + run context and program {context} + hotspot facts and source "
-        f"{hotspot} + output schema {len(schema)} + JSON framing {rest}"
+        f"{instructions} + run context {context} + program {program} + hotspot facts and "
+        f"source {hotspot} + output schema {len(schema)} + JSON framing {rest}"
     )
 
 

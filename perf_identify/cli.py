@@ -8,7 +8,9 @@ error's exit code:
   0 success · 2 bad arguments · 3 make failed · 4 profile problem · 5 source problem (no
   issue file could be backed by the source) · 6 drafting failed · 7 write failed or folder
   locked · 8 recording failed · 9 issue file problem · 10 verify could not measure ·
-  70 internal error (a bug) · 130 interrupted
+  11 draft refused (`perf-identify draft`: the draft failed the schema or the grounding checks;
+  one line per problem between `error:` and `hint:`) · 70 internal error (a bug) ·
+  130 interrupted
 
 Any other exception is a bug, and still no traceback reaches the terminal: it prints
 `error: internal error: <Type>: <first line of its message>` and `hint: the traceback is in
@@ -46,7 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "perf_identify.commands.record",
         "record CMD with Linux perf; write profile.pb and flamegraph.svg",
     ),
-    "list": ("perf_identify.commands.listing", "every issue file: status, share, last log"),
+    "list": (
+        "perf_identify.commands.listing",
+        "every issue file: status, share, who drafted it, last log",
+    ),
     "status": (
         "perf_identify.commands.status",
         "FILE IN_PROGRESS --note TEXT: start work on an issue",
@@ -59,6 +64,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "perf_identify.commands.verify",
         "FILE: tests, before/after timings, the verdict (exit 10: cannot measure)",
     ),
+    "brief": (
+        "perf_identify.commands.brief",
+        "FILE: facts, source and rules for drafting one issue's prose",
+    ),
+    "draft": (
+        "perf_identify.commands.draft",
+        "FILE --from JSON: check a draft and rewrite the prose (exit 11: refused)",
+    ),
+    "show": (
+        "perf_identify.commands.show",
+        "FUNCTION [--profile P]: callers, callees, per-line figures (pprof -peek/-list)",
+    ),
     "install-commands": (
         "perf_identify.commands.install_commands",
         "[--repo DIR]: write the slash commands into DIR/.claude/commands/",
@@ -66,8 +83,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 EXIT_CODES = """\
 exit codes: 0 ok, 2 arguments, 3 make, 4 profile, 5 source, 6 drafting, 7 writing,
-            8 recording, 9 issue file, 10 verify could not measure, 70 internal error,
-            130 interrupted"""
+            8 recording, 9 issue file, 10 verify could not measure, 11 draft refused,
+            70 internal error, 130 interrupted"""
 
 
 class Command(Protocol):
@@ -116,6 +133,8 @@ def _report(exc: PerfIdentifyError, err: TextIO) -> int:
     """Print the `error:` and `hint:` lines; return the exit code, even if stderr is gone."""
     try:
         err.write(f"error: {one_line(exc.message)}\n")
+        for detail in exc.details:
+            err.write(f"{one_line(detail)}\n")
         if exc.hint:
             err.write(f"hint: {one_line(exc.hint)}\n")
         err.flush()

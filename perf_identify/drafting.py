@@ -29,6 +29,25 @@ if TYPE_CHECKING:
 BUDGET_REASON = "token budget"
 """How every fallback caused by `--token-budget` starts."""
 
+OFFLINE = "offline"
+AGENT = "agent"
+"""Who drafted an issue's prose when an agent submitted it (`perf-identify draft`)."""
+MODEL_PREFIX = "model:"
+
+
+def drafted_by_label(drafter: str) -> str:
+    """The sidecar's `drafted_by` for a `DraftResult.drafter`: `offline` or `model:<name>`."""
+    return OFFLINE if drafter == OFFLINE else f"{MODEL_PREFIX}{drafter}"
+
+
+def prose_kind(drafted_by: str | None) -> str:
+    """`offline`, `model` (the API drafter), `agent`, or `unknown` (no record of it)."""
+    if drafted_by is None:
+        return "unknown"
+    if drafted_by.startswith(MODEL_PREFIX):
+        return "model"
+    return drafted_by if drafted_by in (OFFLINE, AGENT) else "unknown"
+
 
 @dataclass(frozen=True, slots=True)
 class DraftResult:

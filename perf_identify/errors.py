@@ -5,6 +5,9 @@ profile, a missing source file, an unreachable model, an unwritable folder) is r
 `PerfIdentifyError` carrying a one-line message, an optional hint saying what to do next, and an
 exit code that names the stage. The CLI prints `error: …` / `hint: …` and exits with that code.
 
+A refused draft (`DraftRefused`) also carries `details`: one line per problem, printed between
+the two lines, so an agent sees every field to fix at once.
+
 Anything else is a bug. The CLI turns it into an `InternalError` (exit 70, EX_SOFTWARE in
 sysexits.h) with `internal_error`: the same two lines, the first naming the exception type and
 the first line of its message, the hint naming the log file that holds the traceback. Whatever
@@ -28,10 +31,12 @@ class PerfIdentifyError(Exception):
 
     exit_code: int = 1
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", details: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # Lines printed between `error:` and `hint:`, one per problem (a refused draft's).
+        self.details = details
 
 
 class UsageError(PerfIdentifyError):
@@ -86,6 +91,16 @@ class VerifyError(PerfIdentifyError):
     """`perf-identify verify` could not measure: no baseline commit, a build or a run failed."""
 
     exit_code = 10
+
+
+class DraftRefused(PerfIdentifyError):
+    """`perf-identify draft`: the submitted draft failed the schema or the grounding checks.
+
+    `details` holds one line per problem, naming the field (`evidence[0]: …`); the issue file
+    is left byte for byte as it was.
+    """
+
+    exit_code = 11
 
 
 class Interrupted(PerfIdentifyError):

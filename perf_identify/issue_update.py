@@ -1,10 +1,11 @@
-"""Read-modify-write of one issue file for the lifecycle commands, under the folder's lock.
+"""Read-modify-write of one issue file for the lifecycle commands, under the issue's lock.
 
 Contract: `read_document(path)` returns the parsed document and the exact bytes it came from;
 a missing, non-UTF-8, unparsable or out-of-shape file (`lifecycle.shape_problems`) is an
 `IssueFileError` (exit 9) that starts with the path and names the line or the problem.
 
-`update_issue(path, change)` holds the folder's `OutputLock`, reads the file, applies the pure
+`update_issue(path, change)` holds the issue's `IssueLock` and the folder's `OutputLock` (see
+`issues_dir` for why both, and why only for this moment), reads the file, applies the pure
 `change` (whose `IssueFileError`, an illegal move say, gets the path prefixed), renders the
 result, checks that it reads back to the same text (`render(parse(text)) == text`, the
 contract every file we write keeps), and replaces the file atomically only if it still holds the
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from perf_identify.errors import IssueFileError
-from perf_identify.issues_dir import OutputLock, replace_issue
+from perf_identify.issues_dir import IssueLock, OutputLock, replace_issue
 from perf_identify.lifecycle import require_shape
 from perf_identify.render import IssueDocument, parse_issue, render_issue
 
@@ -58,7 +59,9 @@ def update_issue(
     path: Path, change: Callable[[IssueDocument], IssueDocument]
 ) -> tuple[IssueDocument, IssueDocument]:
     """Apply `change` to the issue at `path`; return (before, after). See the module docstring."""
-    with OutputLock(path.parent):
+    if not path.is_file():
+        read_document(path)  # the error for a missing file, before any lock file is made
+    with IssueLock(path), OutputLock(path.parent):
         before, original = read_document(path)
         try:
             after = change(before)

@@ -17,10 +17,19 @@ Contract:
   same way;
   `replace_issue(path, expected, text)` is the lifecycle commands' rewrite of an issue file past
   IDENTIFIED, refused (`IssueFileError`) when the file no longer holds the bytes they read.
-* `OutputLock(out_dir)` holds an exclusive, non-blocking `flock` on `out_dir/.perf-identify/lock`
-  for the duration of a `with` block, so two runs never interleave their writes; a second run gets
-  `WriteError` at once instead of waiting. The kernel drops the lock when the holder exits, even
-  if it is killed, so there is no stale lock to clean up.
+* Locks are `flock`s on files under `out_dir/.perf-identify/`, held for a `with` block. The kernel
+  drops one when its holder exits, even if it is killed, so there is no stale lock to clean up.
+  The non-blocking ones give a second run `WriteError` (exit 7) at once instead of waiting.
+  - `OutputLock(out_dir)` (`lock`): the folder. Identification holds it for its write phase
+    (seconds, after the profiling and drafting), so two runs never interleave their writes.
+  - `IssueLock(issue_path)` (`locks/NAME.lock`): one issue. `verify` holds it, and only it, for
+    its whole run (minutes of builds and timing), so a verify of one issue never blocks a
+    command on another. `status` and `implemented` (`issue_update.update_issue`) hold it and,
+    for the moment of their read-modify-write, the folder's lock too: `status` may move an
+    IDENTIFIED file, the one kind identification rewrites, so the two must not interleave.
+    Identification never rewrites a file past IDENTIFIED, so it needs no issue's lock.
+  - `WaitLock(path)` blocks until it is free: for short critical sections that two verifies of
+    different issues may both reach (the repo's baseline JSON, the shared baseline build).
 * `list_directory(out_dir)` / `format_listing(entries)` reproduce `ls -la` for the user (spec
   step 7) without running `ls`: `.` and `..` included, names sorted bytewise as in the C locale,
   symlinks shown as `name -> target`. Times use ls's `long-iso` style (`2025-01-31 17:55`) so the
@@ -38,18 +47,20 @@ import os
 import pwd
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from perf_identify.errors import Interrupted, IssueFileError, WriteError
 from perf_identify.render import IssueDocument, Status, is_valid_issue_name, parse_issue
 
 LOCK_DIR = ".perf-identify"
 LOCK_FILE = "lock"
+ISSUE_LOCKS = "locks"
 
 _NAME_HINT = (
     "issue names are UPPERCASE_WITH_UNDERSCORES, 3 to 60 characters, e.g. STRING_CLONE_IN_LOOP"
@@ -213,21 +224,26 @@ def replace_issue(path: Path, expected: bytes, text: str) -> None:
     write_file_atomically(path, text.encode("utf-8"))
 
 
-class OutputLock:
-    """Exclusive lock on an output folder for one run; `WriteError` at once if another holds it.
+class _Flock:
+    """An exclusive `flock` on `path` for a `with` block (see the module docstring).
 
     The lock file is never deleted: removing it while a second run waits to open it would let two
     runs lock two different files. Our pid is written into it so the message can name the holder.
     """
 
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-        self.path = out_dir / LOCK_DIR / LOCK_FILE
+    wait = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._fd: int | None = None
 
-    def __enter__(self) -> OutputLock:
+    def busy(self, holder: str) -> WriteError:
+        """The error for a lock another process holds (`holder`: ` (pid N)` or empty)."""
+        return WriteError(f"{self.path} is locked by another perf-identify run{holder}")
+
+    def __enter__(self) -> Self:
         if self._fd is not None:
-            raise RuntimeError(f"{self.path} is already held by this OutputLock")
+            raise RuntimeError(f"{self.path} is already held by this lock")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -237,14 +253,11 @@ class OutputLock:
                 hint="check that the output folder is writable, or choose another one",
             ) from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
-            raise WriteError(
-                f"another perf-identify run{holder} is writing to {self.out_dir}",
-                hint="wait for it to finish, then run again (the lock goes away when it exits)",
-            ) from None
+            raise self.busy(holder) from None
         except BaseException:
             os.close(fd)
             raise
@@ -266,6 +279,76 @@ class OutputLock:
             with contextlib.suppress(OSError):
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+class OutputLock(_Flock):
+    """Exclusive lock on an output folder for one identification; `WriteError` at once if another
+    run holds it."""
+
+    def __init__(self, out_dir: Path) -> None:
+        super().__init__(out_dir / LOCK_DIR / LOCK_FILE)
+        self.out_dir = out_dir
+
+    def busy(self, holder: str) -> WriteError:
+        return WriteError(
+            f"another perf-identify run{holder} is writing to {self.out_dir}",
+            hint="wait for it to finish, then run again (the lock goes away when it exits)",
+        )
+
+
+class IssueLockedError(WriteError):
+    """Another command holds this issue's `IssueLock`."""
+
+
+def issue_lock_path(issue_path: Path) -> Path:
+    """`perf-issues/.perf-identify/locks/NAME.lock` for `perf-issues/NAME.txt`."""
+    return issue_path.parent / LOCK_DIR / ISSUE_LOCKS / f"{issue_path.stem}.lock"
+
+
+class IssueLock(_Flock):
+    """Exclusive lock on one issue file for one command; `IssueLockedError` (a `WriteError`,
+    exit 7) at once if another command holds it."""
+
+    def __init__(self, issue_path: Path) -> None:
+        super().__init__(issue_lock_path(issue_path))
+        self.issue_path = issue_path
+
+    def busy(self, holder: str) -> WriteError:
+        return IssueLockedError(
+            f"another perf-identify command{holder} is working on {self.issue_path} "
+            "(a verify holds it for its whole run)",
+            hint="wait for it to finish, then run again; other issues are not locked",
+        )
+
+
+class WaitLock(_Flock):
+    """Exclusive lock on `path` that waits for the holder instead of failing; `on_wait` is told
+    (with ` (pid N)` or "") before it starts waiting."""
+
+    def __init__(self, path: Path, on_wait: Callable[[str], None] | None = None) -> None:
+        super().__init__(path)
+        self._on_wait = on_wait
+
+    def busy(self, holder: str) -> WriteError:
+        return _Waiting(holder)
+
+    def __enter__(self) -> Self:
+        try:
+            return super().__enter__()
+        except _Waiting as waiting:
+            if self._on_wait is not None:
+                self._on_wait(waiting.holder)
+        self.wait = True
+        try:
+            return super().__enter__()
+        finally:
+            self.wait = False
+
+
+class _Waiting(WriteError):
+    def __init__(self, holder: str) -> None:
+        super().__init__("the lock is held")
+        self.holder = holder
 
 
 def _read_pid(fd: int) -> str:

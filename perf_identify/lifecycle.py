@@ -24,16 +24,21 @@ section whose verdict matches (CONFIRMED, INSUFFICIENT, REGRESSION). A new try (
 IN_PROGRESS) keeps the previous try's sections until `implemented` and `verify` replace them; the
 log keeps the whole journey.
 
-The verdict (`judge`): Change = after/before - 1, on medians. Failing tests give REGRESSION
-whatever the timing; otherwise faster by more than the threshold (5 % by default) gives
-VERIFIED / CONFIRMED, slower by more than it REGRESSION / REGRESSION, anything within it
-MARGINAL / INSUFFICIENT.
+The verdict (`judge`) is decided from the change's confidence interval, not from a point
+(`change_interval`: Change = after/before - 1 per alternating pair, its median, and a 95 %
+interval for it). Failing tests give REGRESSION whatever the timing; otherwise the interval's
+place against the noise band ±threshold (5 % by default) decides: the whole interval faster
+than -threshold gives VERIFIED / CONFIRMED, the whole interval slower than +threshold gives
+REGRESSION / REGRESSION, anything else (inside the band, straddling an edge of it, or too few
+pairs for a 95 % interval) MARGINAL / INSUFFICIENT. A point is the degenerate interval
+(`ChangeInterval` with low = high = Change), for which the rule is the older one on the point.
 
 Meets Expected Impact (`expected_estimate`, `meets_expected`): the estimate is read from the
 issue's Expected Impact prose: the first percentage range (`72% to 86%`, `40-60%`, an en dash),
 else the first percentage after `expect`, `roughly`, `about`, `around`, `approximately` or `~`.
-Its lower end is the runtime cut the change must reach: YES when the tests pass and the measured
-cut (-Change) is at least that. When no estimate can be read, YES exactly when the verdict is
+Its lower end is the runtime cut the change must reach: YES when the tests pass and the whole
+interval shows at least that cut (its slower end, -high, is at least the lower end: the cut is
+shown, not just the median's). When no estimate can be read, YES exactly when the verdict is
 CONFIRMED. A small estimate reached inside the noise band reads `Meets Expected Impact: YES`
 with `Verdict: INSUFFICIENT`: the change did what was promised, but not measurably.
 """
@@ -46,6 +51,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from perf_identify.change_interval import ChangeInterval, Outcome, band_outcome
 from perf_identify.errors import IssueFileError
 from perf_identify.render import (
     Implementation,
@@ -148,8 +154,8 @@ def record_implementation(
 
 def begin_verification(doc: IssueDocument, day: date, note: str) -> IssueDocument:
     """IMPLEMENTED -> VERIFYING. A document already VERIFYING (a run that was killed before it
-    could roll back) is returned unchanged: the caller holds the folder's lock, so no other
-    verification is running."""
+    could roll back) is returned unchanged: the caller holds the issue's lock, so no other
+    verification of it is running."""
     if doc.status is S.VERIFYING:
         return doc
     return move(doc, S.VERIFYING, day, note)
@@ -202,6 +208,18 @@ class Judgement:
     change_percent: float
     verdict: Verdict
     status: Status
+    interval: ChangeInterval
+    outcome: Outcome
+    """Where the interval lies against the band (decided by the timing alone, tests aside)."""
+
+
+_OUTCOME_VERDICT: Mapping[Outcome, Verdict] = {
+    Outcome.FASTER: Verdict.CONFIRMED,
+    Outcome.SLOWER: Verdict.REGRESSION,
+    Outcome.INSIDE: Verdict.INSUFFICIENT,
+    Outcome.STRADDLES: Verdict.INSUFFICIENT,
+    Outcome.TOO_FEW: Verdict.INSUFFICIENT,
+}
 
 
 def change_percent(before_ms: float, after_ms: float) -> float:
@@ -211,18 +229,28 @@ def change_percent(before_ms: float, after_ms: float) -> float:
     return (after_ms / before_ms - 1.0) * 100.0
 
 
+def point_interval(change: float, pairs: int = 10) -> ChangeInterval:
+    """A Change known exactly: the degenerate interval [change, change]."""
+    return ChangeInterval(change, change, change, pairs=pairs, confidence=1.0)
+
+
 def judge(
-    *, tests_passed: bool, change: float, threshold_percent: float = DEFAULT_THRESHOLD_PERCENT
+    *,
+    tests_passed: bool,
+    interval: ChangeInterval,
+    threshold_percent: float = DEFAULT_THRESHOLD_PERCENT,
 ) -> Judgement:
-    """The verdict for a measured Change (in percent, as written in the file: judge the rounded
-    figure, so the verdict always agrees with the number printed above it)."""
-    if not tests_passed or change > threshold_percent:
-        verdict = Verdict.REGRESSION
-    elif change < -threshold_percent:
-        verdict = Verdict.CONFIRMED
-    else:
-        verdict = Verdict.INSUFFICIENT
-    return Judgement(change_percent=change, verdict=verdict, status=VERDICT_STATUS[verdict])
+    """The verdict for a measured Change and its interval (in percent, as written in the file:
+    judge the rounded figures, so the verdict always agrees with the numbers printed)."""
+    outcome = band_outcome(interval, threshold_percent)
+    verdict = _OUTCOME_VERDICT[outcome] if tests_passed else Verdict.REGRESSION
+    return Judgement(
+        change_percent=interval.change_percent,
+        verdict=verdict,
+        status=VERDICT_STATUS[verdict],
+        interval=interval,
+        outcome=outcome,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,11 +302,11 @@ def expected_summary(expected_impact: str, limit: int = 160) -> str:
 
 
 def meets_expected(
-    *, tests_passed: bool, change: float, verdict: Verdict, estimate: Estimate | None
+    *, tests_passed: bool, interval: ChangeInterval, verdict: Verdict, estimate: Estimate | None
 ) -> bool:
     """YES/NO for Meets Expected Impact; see the module docstring for the rule."""
     if not tests_passed:
         return False
     if estimate is None:
         return verdict is Verdict.CONFIRMED
-    return -change >= estimate.low
+    return -interval.high_percent >= estimate.low

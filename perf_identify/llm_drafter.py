@@ -26,7 +26,6 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,6 +41,7 @@ from perf_identify.errors import DraftError
 from perf_identify.facts import HotspotFacts
 from perf_identify.grounding import draft_problems
 from perf_identify.model_config import LlmSettings, estimate_cost
+from perf_identify.prompt_files import load_templates
 from perf_identify.prompting import PromptTemplates
 from perf_identify.schema import Draft
 
@@ -49,13 +49,6 @@ MAX_TOKENS = 4096
 """Room for five sections of up to 2400 characters and the evidence, as JSON."""
 MAX_PROBLEMS = 8
 """Problems listed in the retry turn; more would bury the first ones."""
-
-
-def load_templates() -> PromptTemplates:
-    """The prompt templates shipped with the package (`perf_identify/prompts/`)."""
-    folder = resources.files("perf_identify") / "prompts"
-    texts = {name: (folder / name).read_text(encoding="utf-8") for name in prompting.TEMPLATE_FILES}
-    return PromptTemplates.from_texts((folder / "VERSION").read_text(encoding="utf-8"), texts)
 
 
 def draft_schema() -> dict[str, Any]:
@@ -131,6 +124,8 @@ class _Run:
     settings: LlmSettings
     templates: PromptTemplates
     system: list[prompting.TextBlock]
+    shared: prompting.TextBlock
+    """The fenced benchmark program: the first block of every hotspot's user turn."""
     cache: DraftCache | None
     notice: Callable[[str], None]
     usage: _Usage = field(default_factory=_Usage)
@@ -179,7 +174,9 @@ class _Run:
     ) -> DraftResult:
         model = self.settings.model
         first = prompting.hotspot_text(self.templates, facts)
-        key = prompting.cache_key(self.templates.version, model, self.system, first, draft_schema())
+        key = prompting.cache_key(
+            self.templates.version, model, self.system, self.shared, first, draft_schema()
+        )
         if self.cache is not None:
             cached = self.cache.load(key)
             if cached is not None and not draft_problems(cached, facts, lines):
@@ -203,10 +200,13 @@ class _Run:
                 spent = f"{self.usage.total} of {self.settings.token_budget} spent"
                 return self.fallback(facts, lines, f"{BUDGET_REASON} reached ({spent})", attempt)
             turns = (
-                prompting.messages(first)
+                prompting.messages(self.shared, first)
                 if attempt == 0
                 else prompting.messages(
-                    first, rejected, prompting.retry_text(self.templates, facts, problems)
+                    self.shared,
+                    first,
+                    rejected,
+                    prompting.retry_text(self.templates, facts, problems),
                 )
             )
             exchange = _Exchange(self.usage)
@@ -345,7 +345,10 @@ class LlmDrafter:
         run = _Run(
             settings=settings,
             templates=self.templates,
-            system=prompting.system_blocks(self.templates, facts, benchmark),
+            system=prompting.system_blocks(self.templates, facts),
+            shared=prompting.program_block(
+                self.templates, facts[0].context.benchmark_file, benchmark
+            ),
             cache=None if settings.cache_dir is None else DraftCache(settings.cache_dir),
             notice=self.notice,
         )

@@ -622,6 +622,10 @@ class RuntimeFigure:
     milliseconds: int
     source: str
     parts: tuple[int, ...] = ()
+    runs: int = 1
+    """How many timed runs the figure is the median of."""
+    spread: tuple[int, int] | None = None
+    """The lowest and highest run, when there is more than one."""
 
     def __post_init__(self) -> None:
         if self.source not in _RUNTIME_SOURCES:
@@ -630,6 +634,39 @@ class RuntimeFigure:
             raise ValueError(f"negative runtime {self.milliseconds} ms")
         if self.parts and self.source != "parts":
             raise ValueError("parts are only kept for source 'parts'")
+
+
+def parse_part_lines(stdout: str) -> tuple[int, ...] | None:
+    """The Part durations a benchmark run printed itself (`Part 1: 42 25ms`), in order; None
+    unless every Part line carries a duration (a partial sum would under-report)."""
+    parts: list[int] = []
+    for line in (strip_ansi(raw) for raw in stdout.splitlines()):
+        part = _PART_RE.match(line)
+        if part is None:
+            continue
+        duration = _part_duration_ms(part.group("rest"))
+        if duration is None:
+            return None
+        parts.append(duration)
+    return tuple(parts) or None
+
+
+def repeated_runtime(first: RuntimeFigure, more: Sequence[tuple[int, ...]]) -> RuntimeFigure:
+    """The median of `first` (make analyze's timed run) and `more` runs' Part sums, with the
+    run count and the spread. Only a "parts" figure is repeated: the sums compare like with
+    like (the program's own timing, without start-up)."""
+    if first.source != "parts" or not more:
+        return first
+    sums = sorted([first.milliseconds, *(sum(parts) for parts in more)])
+    middle = len(sums) // 2
+    median = sums[middle] if len(sums) % 2 else round((sums[middle - 1] + sums[middle]) / 2)
+    return RuntimeFigure(
+        milliseconds=median,
+        source="parts",
+        parts=first.parts,
+        runs=len(sums),
+        spread=(sums[0], sums[-1]),
+    )
 
 
 def _is_section_end(clean_line: str) -> bool:

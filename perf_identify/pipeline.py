@@ -13,7 +13,8 @@ end of the file) are reported in `IdentifyReport.unresolved` and get no issue fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from perf_identify.attribution import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.classify import DETAILS
-from perf_identify.drafting import Drafter, DraftingSummary
-from perf_identify.errors import ProfileError
+from perf_identify.drafting import Drafter, DraftingSummary, drafted_by_label
+from perf_identify.errors import MakeError, PerfIdentifyError, ProfileError
 from perf_identify.facts import (
     HotspotFacts,
     RunContext,
@@ -35,6 +36,8 @@ from perf_identify.issues_dir import OutputLock, WriteOutcome, scan_issues, writ
 from perf_identify.make_targets import (
     MakeOutcome,
     RuntimeFigure,
+    parse_part_lines,
+    repeated_runtime,
     run_make_stage,
     validate_file_argument,
 )
@@ -47,6 +50,13 @@ from perf_identify.naming import (
 )
 from perf_identify.pprof import Profile, decode_profile
 from perf_identify.render import Status, render_issue
+from perf_identify.sample_counts import (
+    MIN_ISSUE_SAMPLES,
+    MORE_SAMPLES_HINT,
+    ThinHotspot,
+    samples_in,
+    thin_hotspots,
+)
 from perf_identify.sampling import SamplingNote, sampling_note
 from perf_identify.staleness import StaleIssue, stale_issues
 
@@ -84,10 +94,29 @@ class IdentifyRequest:
     always_profile: bool = False
     runtime_ms: int | None = None
     timeout_s: float | None = None
+    runtime_runs: int = 3
+    """Timed runs behind the Runtime: make analyze's one, plus this many minus one more."""
 
     @property
     def log_dir(self) -> Path:
         return self.out_dir / STATE_DIR / "logs"
+
+
+REPEAT_LIMIT_MS = 10_000
+"""Make analyze's timed run is repeated only when it took at most this long: a benchmark of
+minutes is timed once (and says so) rather than making the user wait for more runs."""
+
+
+def _run_benchmark(repo: Path, file_arg: str, log_path: Path, timeout_s: float) -> str:
+    """One run of the repo's benchmark command (`.perf-identify.toml`), its output as text."""
+    from perf_identify.repo_config import load_config
+    from perf_identify.runner import run_logged
+
+    argv = load_config(repo).benchmark_argv(str(repo / file_arg))
+    run = run_logged(argv, cwd=repo, log_path=log_path, timeout_s=timeout_s)
+    if not run.ok:
+        raise MakeError(f"the benchmark command exited with {run.exit_code}: {shlex.join(argv)}")
+    return log_path.read_text(encoding="utf-8", errors="replace")
 
 
 def _start_identification_record(**kwargs: Any) -> Recorder:
@@ -109,6 +138,8 @@ class Shell:
     is_file: Callable[[Path], bool] = Path.is_file
     # Gathers git state, profile digest and config before writing; records one sidecar per file.
     record_facts: Callable[..., Recorder] = _start_identification_record
+    # Runs the repo's benchmark command once more; returns what it printed.
+    run_benchmark: Callable[[Path, str, Path, float], str] = _run_benchmark
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +167,8 @@ class IdentifyReport:
     """Sampled time against the profile's duration and the Runtime (see `sampling.py`)."""
     stale: tuple[StaleIssue, ...] = ()
     """IDENTIFIED files of this benchmark that this run did not find hot (`staleness.py`)."""
+    thin: tuple[ThinHotspot, ...] = ()
+    """Selected hotspots with too few samples for an issue file (`sample_counts.py`)."""
 
 
 def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
@@ -161,7 +194,7 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
 
     shell.progress.step(f"decoding {profile_path.name}")
     profile = _load_profile(profile_path, shell)
-    runtime = _runtime(request, make_outcome, profile, shell.progress)
+    runtime = _runtime(request, make_outcome, profile, shell)
 
     mapper = PathMapper(request.source_root, lambda rel: shell.is_file(repo / rel))
     ranking = rank_profile(profile, mapper)
@@ -189,23 +222,14 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
     )
     # The issue folder is scanned once; naming, and keeping an earlier run's choices, read it.
     folder = _folder_names(request.out_dir)
-    resolved: list[tuple[HotspotFacts, list[str]]] = []
-    unresolved: list[SourceProblem] = []
-    for hotspot in selected:
-        text = _read_source(repo, hotspot, shell)
-        result = hotspot_facts(hotspot, text, context, folder=folder)
-        if isinstance(result, SourceProblem):
-            unresolved.append(result)
-            shell.progress.notice(f"no issue file for #{hotspot.rank}: {result.reason}")
-        else:
-            resolved.append((result, (text or "").splitlines()))
+    resolved, unresolved, thin = _resolve(selected, ranking, context, folder, shell, repo)
 
     if not resolved:
         # The caller shows the ranking and says which source is missing; nothing is invented.
         return IdentifyReport(
             request, file_arg, runtime, profile_path, make_outcome, ranking, selected, (),
             tuple(unresolved), DraftingSummary(drafter=shell.drafter.name, results=()),
-            sampling=sampling_note(ranking, runtime.milliseconds),
+            sampling=sampling_note(ranking, runtime.milliseconds), thin=thin,
         )  # fmt: skip
 
     keys = [(file_arg, facts.file, facts.function) for facts, _ in resolved]
@@ -230,6 +254,13 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         profile_path=profile_path,
         today=request.today,
         read_bytes=shell.read_bytes,
+        # Who drafted each file's prose, and what `perf-identify brief` needs to rebuild its facts.
+        drafted_by={
+            facts.name: drafted_by_label(result.drafter)
+            for (facts, _), result in zip(resolved, drafting.results, strict=True)
+        },
+        source_root=request.source_root,
+        min_percent=request.min_percent,
     )
     shell.progress.step(f"writing {request.out_dir}")
     rows: list[IssueRow] = []
@@ -251,8 +282,9 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         # phase as the writes, so no other run sees the folder half rerun.
         written = [row.facts.name for row in rows]
         unjudged = [problem.hotspot.file for problem in unresolved]
+        thin_symbols = [item.hotspot.symbol for item in thin]
         stale = record.mark_stale(
-            stale_issues(scan_issues(request.out_dir), file_arg, written, unjudged)
+            stale_issues(scan_issues(request.out_dir), file_arg, written, unjudged, thin_symbols)
         )
     return IdentifyReport(
         request,
@@ -267,7 +299,40 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         drafting,
         sampling=sampling_note(ranking, runtime.milliseconds),
         stale=stale,
+        thin=thin,
     )
+
+
+def _resolve(  # noqa: PLR0917 - the stage's inputs, each from an earlier step of identify
+    selected: Sequence[Hotspot],
+    ranking: Ranking,
+    context: RunContext,
+    folder: FolderNames,
+    shell: Shell,
+    repo: Path,
+) -> tuple[list[tuple[HotspotFacts, list[str]]], list[SourceProblem], tuple[ThinHotspot, ...]]:
+    """Facts for every selected hotspot the profile and the source can back."""
+    resolved: list[tuple[HotspotFacts, list[str]]] = []
+    unresolved: list[SourceProblem] = []
+    # Too few samples make a share noise: such hotspots stay in the table, with no issue file.
+    # A hotspot whose source is not here is a source problem first (run in the VM checkout).
+    _, thin = thin_hotspots([h for h in selected if h.source_exists and h.file], ranking)
+    too_thin = {item.hotspot.symbol for item in thin}
+    enough = [h for h in selected if h.symbol not in too_thin]
+    for item in thin:
+        shell.progress.notice(
+            f"no issue file for #{item.hotspot.rank}: {item.samples} samples "
+            f"(fewer than {MIN_ISSUE_SAMPLES})"
+        )
+    for hotspot in enough:
+        text = _read_source(repo, hotspot, shell)
+        result = hotspot_facts(hotspot, text, context, folder=folder)
+        if isinstance(result, SourceProblem):
+            unresolved.append(result)
+            shell.progress.notice(f"no issue file for #{hotspot.rank}: {result.reason}")
+        else:
+            resolved.append((result, (text or "").splitlines()))
+    return resolved, unresolved, thin
 
 
 def _load_profile(path: Path, shell: Shell) -> Profile:
@@ -291,18 +356,54 @@ def _runtime(
     request: IdentifyRequest,
     make_outcome: MakeOutcome | None,
     profile: Profile,
-    progress: Progress,
+    shell: Shell,
 ) -> RuntimeFigure:
+    progress = shell.progress
     if request.runtime_ms is not None:
         return RuntimeFigure(request.runtime_ms, "option")
     if make_outcome is not None and make_outcome.runtime is not None:
-        return make_outcome.runtime
+        return _repeat(request, make_outcome.runtime, shell)
     if make_outcome is not None:
         progress.notice("make analyze printed no TIMING section; Runtime is the profile's duration")
     return RuntimeFigure(round(profile.duration_nanos / 1_000_000), "profile")
 
 
+def _repeat(request: IdentifyRequest, first: RuntimeFigure, shell: Shell) -> RuntimeFigure:
+    """make analyze times one run; one run on a busy machine is noise, not a runtime. Short
+    benchmarks are run `runtime_runs - 1` more times and the median is reported."""
+    extra = request.runtime_runs - 1
+    if extra <= 0 or first.source != "parts" or first.milliseconds > REPEAT_LIMIT_MS:
+        return first
+    more: list[tuple[int, ...]] = []
+    for index in range(extra):
+        shell.progress.step(f"timing run {index + 2} of {request.runtime_runs}")
+        log = request.log_dir / f"runtime-{index + 2}.log"
+        timeout = request.timeout_s or max(60.0, 10 * first.milliseconds / 1000)
+        try:
+            text = shell.run_benchmark(request.repo, request.file_arg, log, timeout)
+        except PerfIdentifyError as exc:
+            shell.progress.notice(f"Runtime from {len(more) + 1} run(s): {exc.message}")
+            break
+        parts = parse_part_lines(text)
+        if parts is None:
+            shell.progress.notice(
+                f"Runtime from {len(more) + 1} run(s): the benchmark printed no Part timings"
+            )
+            break
+        more.append(parts)
+    return repeated_runtime(first, more)
+
+
 def _require_hotspots(ranking: Ranking, request: IdentifyRequest, path: Path) -> None:
+    total = samples_in(ranking.total, ranking)
+    if total is not None and total < MIN_ISSUE_SAMPLES:
+        # A handful of samples (a benchmark over in milliseconds) says nothing, not even
+        # whether the build has debug info.
+        raise ProfileError(
+            f"profile too thin: {path} holds {total} sample(s) in all, fewer than "
+            f"{MIN_ISSUE_SAMPLES}; no issue file written",
+            hint=MORE_SAMPLES_HINT,
+        )
     if ranking.hotspots:
         return
     if ranking.unknown_fraction > 0.5:

@@ -77,7 +77,7 @@ with exactly one newline)::
     Benchmark Results:
       Before: <before_ms:.1f>ms
       After: <after_ms:.1f>ms
-      Change: <change_percent:+.1f>%
+      Change: <change_percent:+.1f>% (<c>% interval <low>% to <high>%, <n> alternating pairs, <m>)
 
     Meets Expected Impact: YES|NO
       Expected: <one-line text>
@@ -91,6 +91,14 @@ with exactly one newline)::
 
     [YYYY-MM-DD] STATUS - note
     [YYYY-MM-DD] STATUS - note
+
+The remark after Change is the change's confidence interval (`Verification.interval`, a
+`ChangeRange`: its confidence in whole percent, low and high signed at one decimal, the pairs
+timed and the measure, e.g. `CPU time: single-threaded`): present when verify measured it,
+absent in files written before it existed (they parse, with `interval` None). It stays on the
+Change line, however long, rather than in lines of its own, so that a parser that only knows
+the older layout still reads the file: it takes the remark for a /perf-verify remark and skips
+it.
 
 The IMPLEMENTATION section is present only when `implementation` is set and the VERIFICATION
 section only when `verification` is set, always in this order, between PROPOSED OPTIMIZATION and
@@ -124,7 +132,8 @@ missing final newline, a leading BOM, trailing whitespace on any line, extra or 
 lines between blocks, prose re-wrapped or re-indented (its lines must stay indented), text on a
 prose label's line (`Description: text`), and a ` (...)` remark after the Before/After/Change
 figures (the /perf-verify template suggests `Before: 812ms (from original analysis)`); such
-remarks are not kept. Any other departure from the layout raises `IssueFileError` naming the
+remarks are not kept, except the Change line's interval, which is read back when it has exactly
+the rendered form. Any other departure from the layout raises `IssueFileError` naming the
 1-based line and what was expected there, e.g. `line 14: expected 'Hotspot Rank: <n>', found
 'Hotspot Rank: first'`.
 
@@ -195,6 +204,18 @@ class Implementation:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeRange:
+    """The Change line's remark: `(95% interval -95.1% to -94.5%, 12 alternating pairs,
+    CPU time: single-threaded)`: the confidence, the interval, the pairs timed, the measure."""
+
+    confidence_percent: int
+    low_percent: float
+    high_percent: float
+    pairs: int
+    measure: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     """What /perf-verify records: test result, before/after timings and a verdict."""
 
@@ -207,6 +228,7 @@ class Verification:
     expected: str
     actual: str
     verdict: Verdict
+    interval: ChangeRange | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +387,19 @@ def _implementation_lines(impl: Implementation) -> list[str]:
     ]
 
 
+def _change_line(ver: Verification) -> str:
+    line = f"  Change: {_fixed(ver.change_percent, signed=True)}%"
+    span = ver.interval
+    if span is None:
+        return line
+    pairs = "pair" if span.pairs == 1 else "pairs"
+    return (
+        f"{line} ({span.confidence_percent}% interval {_fixed(span.low_percent, signed=True)}% "
+        f"to {_fixed(span.high_percent, signed=True)}%, {span.pairs} alternating {pairs}, "
+        f"{_inline(span.measure)})"
+    )
+
+
 def _verification_lines(ver: Verification) -> list[str]:
     return [
         *_section("VERIFICATION"),
@@ -374,7 +409,7 @@ def _verification_lines(ver: Verification) -> list[str]:
         "Benchmark Results:",
         f"  Before: {_fixed(ver.before_ms)}ms",
         f"  After: {_fixed(ver.after_ms)}ms",
-        f"  Change: {_fixed(ver.change_percent, signed=True)}%",
+        _change_line(ver),
         "",
         f"Meets Expected Impact: {'YES' if ver.meets_expected else 'NO'}",
         *_labelled_text("Expected", ver.expected),
@@ -460,6 +495,16 @@ def _check_renderable(doc: IssueDocument) -> None:
         figures += [("before_ms", ver.before_ms), ("after_ms", ver.after_ms)]
         if not math.isfinite(ver.change_percent):
             problems.append(f"change_percent {ver.change_percent!r} is not finite")
+        span = ver.interval
+        if span is not None:
+            if not (math.isfinite(span.low_percent) and math.isfinite(span.high_percent)):
+                problems.append(f"interval {span.low_percent!r} to {span.high_percent!r}")
+            if not 0 <= span.confidence_percent <= 100 or span.pairs < 1:
+                problems.append(
+                    f"interval confidence {span.confidence_percent!r}% or pairs {span.pairs!r}"
+                )
+            if not _is_one_line(_inline(span.measure)):
+                problems.append(f"interval measure {span.measure!r} is not one non-blank line")
     problems += [
         f"{name} {value!r} is not one non-blank line"
         for name, value in one_line
@@ -493,6 +538,11 @@ _HINT = (
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _REMARK = r"(?:\s+\(.*\))?"
+_SIGNED = rf"[+-]?{_NUMBER}"
+_CHANGE = re.compile(rf"({_SIGNED})\s*%(?:\s+\((.*)\))?")
+_INTERVAL = re.compile(
+    rf"([0-9]{{1,3}})% interval ({_SIGNED})% to ({_SIGNED})%, ([0-9]+) alternating pairs?, (\S.*)"
+)
 _LOG_ENTRY = re.compile(r"\[([^\]]*)\]\s+(\S+)\s+-(?:\s+(.*))?")
 
 _E = TypeVar("_E", Status, Verdict)
@@ -659,7 +709,7 @@ def _parse_verification(cursor: _Cursor) -> Verification:
     cursor.label("Benchmark Results", "")
     before = cursor.matched("Before", "<n>ms", rf"({_NUMBER})\s*ms{_REMARK}")
     after = cursor.matched("After", "<n>ms", rf"({_NUMBER})\s*ms{_REMARK}")
-    change = cursor.matched("Change", "<+/-n>%", rf"([+-]?{_NUMBER})\s*%{_REMARK}")
+    change, interval = _parse_change(cursor)
     meets = cursor.flag("Meets Expected Impact", "YES", "NO")
     expected = cursor.wrapped_text("Expected")
     actual = cursor.wrapped_text("Actual")
@@ -674,6 +724,26 @@ def _parse_verification(cursor: _Cursor) -> Verification:
         expected=expected,
         actual=actual,
         verdict=verdict,
+        interval=interval,
+    )
+
+
+def _parse_change(cursor: _Cursor) -> tuple[str, ChangeRange | None]:
+    """The Change figure, and its interval when the remark has exactly the rendered form (any
+    other remark, such as a /perf-verify `(faster)`, is skipped)."""
+    lineno, _, value = cursor.label("Change", "<+/-n>%")
+    found = _CHANGE.fullmatch(value)
+    if found is None:
+        raise cursor.error(lineno, "Change: <+/-n>%")
+    span = _INTERVAL.fullmatch(found.group(2) or "")
+    if span is None:
+        return found.group(1), None
+    return found.group(1), ChangeRange(
+        confidence_percent=int(span.group(1)),
+        low_percent=float(span.group(2)),
+        high_percent=float(span.group(3)),
+        pairs=int(span.group(4)),
+        measure=span.group(5),
     )
 
 

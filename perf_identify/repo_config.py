@@ -7,12 +7,14 @@ missing file gives the defaults, which fit the Blitzen VM's layout::
 
     test = "cargo test -p lang"                          # the repo's tests; exit 0 = PASS
     build = "cargo build --release -p santa-cli"         # the release build, run in each tree
-    benchmark = "./target/release/santa-cli -p {file}"   # the timed command
+    benchmark = "./target/release/santa-cli {file}"      # the timed command
     baseline = "benchmark/results/baseline.json"         # "" = never write a baseline
-    runs = 10                                            # timed runs of each build
+    runs = 10                                            # alternating pairs timed first
+    max_runs = 100                                       # at most this many pairs in all
+    time_budget = 120.0                                  # seconds of timing for more pairs
     warmup = 2                                           # untimed runs of each build first
     timer = "auto"                                       # "hyperfine", "builtin" or "auto"
-    measure = "wall"                                     # or "cpu": user + system time
+    measure = "auto"                                     # "cpu", "wall", or chosen per run
     threshold_percent = 5.0                              # the noise band of the verdict
     timeout = 1800.0                                     # seconds, for each command run
 
@@ -21,11 +23,19 @@ Commands are split with `shlex` and run as argv lists, never through a shell (wr
 the issue's BENCHMARK FILE, and its first word must be the path, relative to the tree, of the
 program that `build` produces (`./target/release/santa-cli`): verify builds the baseline commit
 and the working tree, copies that program out of each, and times the two copies with the same
-arguments, input and working directory. `measure` picks what the verdict is computed from:
-wall time, as hyperfine reports it, or the benchmark process's CPU time (user + system), which
-stays steady on a busy machine (see `timing.py`). When `$CARGO_TARGET_DIR` is set, a program under
-`target/` is looked up there instead, where cargo puts it; verify sets it for the baseline's
-build, so `build` must honour it (cargo does, and so does a make target that runs cargo).
+arguments, input and working directory. It is the command `make analyze` times (Blitzen's
+TIMING step runs `./target/release/santa-cli $(FILE)`), not the profiled one: santa-cli's `-p`
+turns on pprof profiling in a profiling build and is no part of the benchmark.
+`profiling_flag_notice` says so when a command still passes it (the config is never rewritten).
+
+`runs` pairs are timed first; while the verdict is undecided and more pairs could decide it,
+verify adds batches up to `max_runs` pairs in all or until the timing has taken `time_budget`
+seconds (see `timing_plan`). `measure` picks what the verdict is computed from: wall time, as
+hyperfine reports it, the benchmark process's CPU time (user + system), which stays steady on a
+busy machine (see `timing.py`), or "auto": CPU time when the benchmark is single-threaded and
+CPU-bound, wall time otherwise. When `$CARGO_TARGET_DIR` is set, a program under `target/` is
+looked up there instead, where cargo puts it; verify sets it for the baseline's build, so
+`build` must honour it (cargo does, and so does a make target that runs cargo).
 """
 
 from __future__ import annotations
@@ -33,10 +43,11 @@ from __future__ import annotations
 import os
 import shlex
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from perf_identify.errors import UsageError
 
@@ -61,12 +72,14 @@ class RepoConfig(BaseModel):
 
     test: str = "cargo test -p lang"
     build: str = "cargo build --release -p santa-cli"
-    benchmark: str = "./target/release/santa-cli -p {file}"
+    benchmark: str = "./target/release/santa-cli {file}"
     baseline: str = "benchmark/results/baseline.json"
     runs: int = Field(default=10, ge=1, le=1000)
+    max_runs: int = Field(default=100, ge=1, le=10000)
+    time_budget: float = Field(default=120.0, ge=0)
     warmup: int = Field(default=2, ge=0, le=100)
     timer: Literal["auto", "hyperfine", "builtin"] = "auto"
-    measure: Literal["wall", "cpu"] = "wall"
+    measure: Literal["auto", "wall", "cpu"] = "auto"
     threshold_percent: float = Field(default=5.0, gt=0, lt=100)
     timeout: float = Field(default=1800.0, gt=0)
 
@@ -100,6 +113,12 @@ class RepoConfig(BaseModel):
             raise ValueError(f"baseline {value!r} must be a file path inside the repo, or ''")
         return value
 
+    @model_validator(mode="after")
+    def _max_runs(self) -> RepoConfig:
+        if self.max_runs < self.runs:
+            raise ValueError(f"max_runs ({self.max_runs}) is below runs ({self.runs})")
+        return self
+
     def test_argv(self) -> list[str]:
         return _split(self.test, "test")
 
@@ -121,6 +140,26 @@ class RepoConfig(BaseModel):
         if target_dir and parts and parts[0] == "target":
             return Path(target_dir, *parts[1:])
         return tree.joinpath(*parts)
+
+
+PROFILING_FLAG = "-p"
+_PROFILED_PROGRAMS = ("santa-cli",)
+
+
+def profiling_flag_notice(argv: Sequence[str], where: str) -> str | None:
+    """A notice when `argv` runs santa-cli with its profiling flag `-p` (see the docstring);
+    `where` names the command's source, e.g. "benchmark in .perf-identify.toml"."""
+    if not argv or PurePosixPath(argv[0]).name not in _PROFILED_PROGRAMS:
+        return None
+    if PROFILING_FLAG not in argv[1:]:
+        return None
+    program = argv[0]
+    plain = [word for word in argv if word != PROFILING_FLAG]
+    return (
+        f"{where} runs `{shlex.join(argv)}`: `-p` is {PurePosixPath(program).name}'s profiling "
+        f"flag (pprof in a profiling build), not part of the benchmark that `make analyze` "
+        f"times (`{shlex.join(plain)}`); remove it from `benchmark` in {CONFIG_NAME}"
+    )
 
 
 def config_path(repo: Path) -> Path:

@@ -6,6 +6,10 @@ shaped like `ls -la`) and the next command into a rich `Console`; `report_json(r
 a JSON-ready dict with the same facts and the ranking figures in milliseconds. Neither reads a
 file, the clock or the environment.
 
+Each issue row says who drafted the prose this run wrote (the table's `prose` column, `offline`
+or `model`; `drafted_by` in the JSON, `offline` or `model:<name>`, as the sidecar records it);
+an agent's later draft (`perf-identify draft`) shows in `perf-identify list`.
+
 Flat and cum are sampled time, never wall time: the table's title says so, and the sampling note
 (`sampling.py`) is said once, right under the table and as `sampling` in the JSON, with the
 profile's duration and the Runtime beside the sampled total. Stale issue files (`staleness.py`)
@@ -18,10 +22,17 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from perf_identify.attribution import Hotspot
-from perf_identify.drafting import DraftingSummary
+from perf_identify.drafting import DraftingSummary, drafted_by_label, prose_kind
 from perf_identify.issues_dir import WriteOutcome
-from perf_identify.pipeline import IdentifyReport
+from perf_identify.make_targets import RuntimeFigure
+from perf_identify.pipeline import IdentifyReport, IssueRow
 from perf_identify.ranking import FunctionStat
+from perf_identify.sample_counts import (
+    MIN_ISSUE_SAMPLES,
+    MORE_SAMPLES_HINT,
+    samples_in,
+    share_interval,
+)
 from perf_identify.sampling import SHORTFALL_BELOW, SamplingNote
 from perf_identify.staleness import StaleIssue
 from perf_identify.symbols import compact_name
@@ -45,6 +56,34 @@ def _ms(report: IdentifyReport, value: int) -> str:
     return str(value)
 
 
+def _samples(report: IdentifyReport, value: int) -> str:
+    count = samples_in(value, report.ranking)
+    return "?" if count is None else str(count)
+
+
+def thin_profile_lines(report: IdentifyReport) -> list[str]:
+    """Why hotspots got no issue file for too few samples, and how to get more."""
+    if not report.thin:
+        return []
+    total = samples_in(report.ranking.total, report.ranking)
+    lines = [
+        f"{len(report.thin)} hotspot(s) have fewer than {MIN_ISSUE_SAMPLES} samples "
+        f"(the profile has {total if total is not None else '?'} in all): a share from so few "
+        f"samples is uncertain by more than +/-40% of itself, so no issue file is written "
+        f"from it."
+    ]
+    worst = report.thin[0]
+    interval = share_interval(worst.samples, total or 0)
+    if interval is not None:
+        lines.append(
+            f"For example #{worst.hotspot.rank}: {worst.hotspot.share_percent:.1f}% from "
+            f"{worst.samples} samples could be anything from {interval[0]:.0f}% to "
+            f"{interval[1]:.0f}% (95%)."
+        )
+    lines.append(MORE_SAMPLES_HINT)
+    return lines
+
+
 def hotspot_table(report: IdentifyReport) -> Table:
     from rich.table import Table
 
@@ -55,14 +94,17 @@ def hotspot_table(report: IdentifyReport) -> Table:
     )
     table.add_column("#", justify="right")
     table.add_column("share", justify="right")
+    table.add_column("samples", justify="right")
     table.add_column("flat", justify="right")
     table.add_column("cum", justify="right")
     table.add_column("function", no_wrap=True)
     table.add_column("top leaf", overflow="fold")
     table.add_column("location", no_wrap=True)
     table.add_column("issue file", overflow="fold")
+    table.add_column("prose")
     rows = {row.facts.hotspot.symbol: row for row in report.rows}
     problems = {problem.hotspot.symbol: problem for problem in report.unresolved}
+    thin = {item.hotspot.symbol: item.samples for item in report.thin}
     for hotspot in report.selected:
         row = rows.get(hotspot.symbol)
         if row is not None:
@@ -71,22 +113,36 @@ def hotspot_table(report: IdentifyReport) -> Table:
             issue = f"{row.path.name} ({_OUTCOME_TEXT[row.outcome]})"
             if row.fallback_reason:
                 issue += " [offline fallback]"
+            prose = _prose(row)
         else:
             function = compact_name(hotspot.symbol)
             location = hotspot.file or hotspot.recorded_file or "?"
+            prose = ""
             issue = "none (see below)" if hotspot.symbol in problems else "none"
+            if hotspot.symbol in thin:
+                issue = f"none: {thin[hotspot.symbol]} samples (< {MIN_ISSUE_SAMPLES})"
         leaf = hotspot.leaves[0] if hotspot.leaves else None
         table.add_row(
             str(hotspot.rank),
             f"{hotspot.share_percent:.1f}%",
+            _samples(report, hotspot.value),
             _ms(report, hotspot.flat),
             _ms(report, hotspot.cum),
             function,
             f"{compact_name(leaf.name)} {leaf.percent:.1f}%" if leaf else "",
             location,
             issue,
+            prose,
         )
     return table
+
+
+def _prose(row: IssueRow) -> str:
+    """Who drafted the prose this run wrote: `offline` or `model` (the API drafter). A file
+    kept past IDENTIFIED carries someone else's prose, so it says nothing."""
+    if row.outcome is WriteOutcome.KEPT:
+        return ""
+    return prose_kind(drafted_by_label(row.drafter))
 
 
 def _measured(report: IdentifyReport) -> str:
@@ -154,6 +210,8 @@ def print_report(report: IdentifyReport, console: Console, listing: str | None) 
     if report.sampling is not None:
         for line in sampling_lines(report.sampling):
             console.print(line, highlight=False)
+    for line in thin_profile_lines(report):
+        console.print(line, highlight=False)
     for problem in report.unresolved:
         console.print(f"#{problem.hotspot.rank}: no issue file: {problem.reason}", highlight=False)
     for issue in report.stale:
@@ -162,7 +220,7 @@ def print_report(report: IdentifyReport, console: Console, listing: str | None) 
         console.print(stale_hint(report), highlight=False)
     runtime = report.runtime
     console.print(
-        f"Runtime: {runtime.milliseconds}ms (from {_runtime_source(runtime.source)}); "
+        f"Runtime: {runtime.milliseconds}ms ({runtime_origin(runtime)}); "
         f"profile: {report.profile_path} ({report.ranking.kind.value}); "
         f"drafter: {report.drafting.drafter}"
         + (
@@ -216,6 +274,20 @@ def _display_path(report: IdentifyReport, path: Any) -> str:
         return str(path)
 
 
+def runtime_origin(runtime: RuntimeFigure) -> str:
+    """Where the Runtime comes from, and how many runs stand behind it."""
+    source = _runtime_source(runtime.source)
+    if runtime.runs > 1 and runtime.spread is not None:
+        low, high = runtime.spread
+        return (
+            f"median of {runtime.runs} timed runs, {low}-{high}ms: make analyze's and "
+            f"{runtime.runs - 1} more of the benchmark command"
+        )
+    if runtime.source in ("parts", "wall"):
+        return f"from {source}: one run, so its noise is unknown"
+    return f"from {source}"
+
+
 def _runtime_source(source: str) -> str:
     return {
         "parts": "the Part durations of make analyze's timed run",
@@ -242,6 +314,7 @@ def _hotspot_json(report: IdentifyReport, hotspot: Hotspot) -> dict[str, Any]:
         "flat_ms": ms(hotspot.flat),
         "cum_ms": ms(hotspot.cum),
         "self_ms": ms(hotspot.self_value),
+        "samples": samples_in(hotspot.value, report.ranking),
         "tiny_helper": hotspot.tiny_helper,
         "leaves": [{"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.leaves],
         "chain": [{"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.chain],
@@ -307,6 +380,8 @@ def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[st
         "benchmark_file": report.file_arg,
         "runtime_ms": report.runtime.milliseconds,
         "runtime_source": report.runtime.source,
+        "runtime_runs": report.runtime.runs,
+        "runtime_spread_ms": list(report.runtime.spread) if report.runtime.spread else None,
         "profile": str(report.profile_path),
         "profile_kind": ranking.kind.value,
         "value_type": str(ranking.value_type),
@@ -334,10 +409,18 @@ def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[st
                 "share_percent": round(row.facts.share_percent, 1),
                 "class": row.facts.classification.issue_class.name.lower(),
                 "drafter": row.drafter,
+                "drafted_by": None
+                if row.outcome is WriteOutcome.KEPT
+                else drafted_by_label(row.drafter),
                 "fallback_reason": row.fallback_reason or None,
             }
             for row in report.rows
         ],
+        "too_few_samples": [
+            {"rank": t.hotspot.rank, "symbol": t.hotspot.symbol, "samples": t.samples}
+            for t in report.thin
+        ],
+        "min_issue_samples": MIN_ISSUE_SAMPLES,
         "unresolved": [
             {"rank": p.hotspot.rank, "symbol": p.hotspot.symbol, "reason": p.reason}
             for p in report.unresolved

@@ -8,7 +8,10 @@ carries these facts, so the text stays exactly the spec's template.
 The facts (`IdentificationFacts`, format 1): the issue's name, benchmark file and date; the git
 commit of HEAD and whether tracked files differed from it when the profile was analysed (None
 outside git); the profile's path and sha256; the hotspot's symbol, share, file and line; and
-the benchmark command of the repo's config with `{file}` filled in.
+the benchmark command of the repo's config with `{file}` filled in: the command `make analyze`
+times (by default `./target/release/santa-cli FILE`; sidecars written before that default lost
+santa-cli's profiling flag `-p` still carry it, and `verify`, which times the config's current
+command, says so in a notice).
 
 `start_identification_record(...)` gathers the run-wide facts (git state, profile digest, the
 repo's config) before anything is written, so a broken `.perf-identify.toml` stops the run
@@ -27,14 +30,32 @@ A later run that writes the issue again (created, updated, or unchanged) clears 
 fields are left out of the JSON while unset, so the sidecar of a current issue is byte for byte
 what this format wrote before they existed, and files written before them read as current.
 `stale_since(issue_path)` is the mark for `perf-identify list`.
+
+Who drafted the prose, and what a later command needs to rebuild the facts, are recorded too,
+each left out of the JSON while unset (so sidecars written before these fields existed read as
+they are, and a rewrite of one keeps its shape):
+
+* `drafted_by`: `offline`, `model:<model name>` (the API drafter) or `agent` (a draft an agent
+  submitted with `perf-identify draft`). Identification records its drafter for each file it
+  writes (`drafted_by`, a name -> label map given to `start_identification_record`); an
+  UNCHANGED file keeps its earlier mark, since its prose is the one that mark describes (a
+  sidecar with none yet gets this run's, with the run's `source_root` and `min_percent`).
+  `record_drafter(issue_path, label)` is `perf-identify draft`'s write. `drafted_by_of(issue_path)`
+  reads it back for `list` (None: unknown).
+* `source_root` and `min_percent`: the run's `--source-root` and `--min-percent`, which decide
+  which frames are the VM's own and which helpers fold into their caller (`fix_sites.py`), so
+  `perf-identify brief` rebuilds the same hotspot from the same profile.
+
+`rename_sidecar(out_dir, old, new)` moves a sidecar with its issue file (a suggested name
+adopted by `perf-identify draft`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -77,10 +98,22 @@ class IdentificationFacts(BaseModel):
     """The date of the first run that no longer found this issue hot; None while it is current."""
     superseded_by_profile_sha256: str | None = None
     """The profile of that run."""
+    drafted_by: str | None = None
+    """`offline`, `model:<name>` or `agent`; None in sidecars written before it was recorded."""
+    source_root: str | None = None
+    """The run's `--source-root`; None in older sidecars (the default, `lang/src/vm`)."""
+    min_percent: float | None = None
+    """The run's `--min-percent`; None in older sidecars (the default, 1.0)."""
 
 
 # Left out of the JSON while None: see the module docstring.
-_OMITTED_WHEN_UNSET = ("stale_since", "superseded_by_profile_sha256")
+_OMITTED_WHEN_UNSET = (
+    "stale_since",
+    "superseded_by_profile_sha256",
+    "drafted_by",
+    "source_root",
+    "min_percent",
+)
 
 
 def sidecar_path(out_dir: Path, name: str) -> Path:
@@ -132,6 +165,39 @@ def stale_since(issue_path: Path) -> date | None:
     return None if facts is None else facts.stale_since
 
 
+def drafted_by_of(issue_path: Path) -> str | None:
+    """Who drafted the prose of the issue file at `issue_path`; None when no sidecar says (none,
+    broken, or written before it was recorded)."""
+    try:
+        facts = read_sidecar(issue_sidecar_path(issue_path))
+    except VerifyError:
+        return None
+    return None if facts is None else facts.drafted_by
+
+
+def record_drafter(issue_path: Path, label: str) -> bool:
+    """Set `drafted_by` in the sidecar of `issue_path`; False when it has none to update."""
+    path = issue_sidecar_path(issue_path)
+    facts = read_sidecar(path)
+    if facts is None:
+        return False
+    write_sidecar(issue_path.parent, facts.model_copy(update={"drafted_by": label}))
+    return True
+
+
+def rename_sidecar(out_dir: Path, old: str, new: str) -> bool:
+    """Move the sidecar of issue `old` to `new` (its `issue` field too); False when it has none.
+
+    The new sidecar is written before the old one is removed, so a crash leaves one of them.
+    """
+    facts = read_sidecar(sidecar_path(out_dir, old))
+    if facts is None:
+        return False
+    write_sidecar(out_dir, facts.model_copy(update={"issue": new}))
+    sidecar_path(out_dir, old).unlink(missing_ok=True)
+    return True
+
+
 def start_identification_record(
     *,
     repo: Path,
@@ -140,8 +206,15 @@ def start_identification_record(
     profile_path: Path,
     today: date,
     read_bytes: Callable[[Path], bytes] = Path.read_bytes,
+    drafted_by: Mapping[str, str] | None = None,
+    source_root: str | None = None,
+    min_percent: float | None = None,
 ) -> Recorder:
-    """Gather the run's facts now; return the recorder to call after each issue file write."""
+    """Gather the run's facts now; return the recorder to call after each issue file write.
+
+    `drafted_by` maps each issue name this run writes to who drafted its prose (see the module
+    docstring); `source_root` and `min_percent` are the run's options.
+    """
     config = load_config(repo)
     state = head_state(repo, exclude=out_dir)
     digest = hashlib.sha256(read_bytes(profile_path)).hexdigest()
@@ -159,6 +232,9 @@ def start_identification_record(
         profile_path=shown_profile,
         profile_sha256=digest,
         benchmark_command=tuple(config.benchmark_argv(benchmark_file)),
+        drafted_by=dict(drafted_by or {}),
+        source_root=source_root,
+        min_percent=min_percent,
     )
 
 
@@ -175,6 +251,9 @@ class Recorder:
     profile_path: str
     profile_sha256: str
     benchmark_command: tuple[str, ...]
+    drafted_by: Mapping[str, str] = field(default_factory=dict)
+    source_root: str | None = None
+    min_percent: float | None = None
 
     def __call__(self, facts: HotspotFacts, outcome: WriteOutcome) -> None:
         """Record the facts of one issue file just written (see the module docstring)."""
@@ -182,8 +261,10 @@ class Recorder:
         if outcome is WriteOutcome.KEPT:
             return
         if outcome is WriteOutcome.UNCHANGED and path.exists():
-            # The text and its facts stand; only a stale mark of an earlier run goes.
-            self._clear_stale_mark(path)
+            # The text and its facts stand; only a stale mark of an earlier run goes, and what
+            # a sidecar from before `drafted_by` lacks is filled in (this run's drafter wrote
+            # exactly this text).
+            self._refresh(path, self.drafted_by.get(facts.name))
             return
         write_sidecar(
             self.out_dir,
@@ -201,6 +282,9 @@ class Recorder:
                 file=facts.file,
                 line=facts.line.line,
                 benchmark_command=self.benchmark_command,
+                drafted_by=self.drafted_by.get(facts.name),
+                source_root=self.source_root,
+                min_percent=self.min_percent,
             ),
         )
 
@@ -231,15 +315,21 @@ class Recorder:
             marked.append(replace(issue, stale_since=facts.stale_since))
         return tuple(marked)
 
-    def _clear_stale_mark(self, path: Path) -> None:
+    def _refresh(self, path: Path, drafted_by: str | None) -> None:
         try:
             facts = read_sidecar(path)
         except VerifyError:
             return
-        if facts is not None and facts.stale_since is not None:
-            write_sidecar(
-                self.out_dir,
-                facts.model_copy(
-                    update={"stale_since": None, "superseded_by_profile_sha256": None}
-                ),
-            )
+        if facts is None:
+            return
+        update: dict[str, object] = {}
+        if facts.stale_since is not None:
+            update.update(stale_since=None, superseded_by_profile_sha256=None)
+        if facts.drafted_by is None and drafted_by is not None:
+            update["drafted_by"] = drafted_by
+        if facts.source_root is None and self.source_root is not None:
+            update["source_root"] = self.source_root
+        if facts.min_percent is None and self.min_percent is not None:
+            update["min_percent"] = self.min_percent
+        if update:
+            write_sidecar(self.out_dir, facts.model_copy(update=update))

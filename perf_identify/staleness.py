@@ -10,7 +10,9 @@ hotspots it could not resolve, and returns the stale ones, sorted by name: files
 * name the same BENCHMARK FILE (another benchmark's hotspots are not judged by this profile),
 * were not written by this run under their name, and
 * lie in no file whose hotspot this run failed to resolve (that hotspot may still be this one:
-  say nothing rather than guess).
+  say nothing rather than guess), and
+* are not the function of a hotspot this run had too few samples to judge
+  (`unjudged_functions`, demangled symbols; `sample_counts.py`).
 
 A run that writes nothing judges nothing: the caller only asks after its write phase. Marking a
 stale file durably is the sidecar's job (`sidecar.Recorder.mark_stale`); the issue text is never
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from perf_identify.render import IssueDocument, Status
+from perf_identify.symbols import compact_name
 
 
 class ScannedIssue(Protocol):
@@ -62,10 +65,12 @@ def stale_issues(
     benchmark: str,
     written: Iterable[str],
     unjudged_files: Iterable[str] = (),
+    unjudged_functions: Iterable[str] = (),
 ) -> tuple[StaleIssue, ...]:
     """The stale files among `existing`; see the module docstring."""
     current = frozenset(written)
     unjudged = frozenset(unjudged_files)
+    too_thin = tuple(unjudged_functions)
     stale: list[StaleIssue] = []
     for issue in existing:
         doc = issue.document
@@ -75,6 +80,7 @@ def stale_issues(
             or doc.benchmark_file != benchmark
             or issue.name in current
             or doc.file in unjudged
+            or any(_same_function(symbol, doc.function) for symbol in too_thin)
         ):
             continue
         stale.append(
@@ -89,3 +95,13 @@ def stale_issues(
             )
         )
     return tuple(sorted(stale, key=lambda s: s.name))
+
+
+def _same_function(symbol: str, function: str) -> bool:
+    """Whether a profile symbol (`lang::vm::runtime::VM::index_op`) is the function an issue
+    file names (`VM::index_op`, `builtin_rotate`, `<Value as Clone>::clone (derived)`)."""
+    name = function.removesuffix(" (derived)")
+    compact = compact_name(symbol)
+    return (
+        name in (symbol, compact) or symbol.endswith("::" + name) or compact.endswith("::" + name)
+    )

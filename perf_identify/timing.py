@@ -1,16 +1,20 @@
 """Timing two builds of one benchmark against each other, in one run, alternating.
 
-Contract: `measure_pair(timer, before, after, runs=, warmup=, cwd=, timeout_s=, measure=)`
-returns the times of `runs` runs of each argv, after `warmup` untimed runs of each. The two
-alternate in an ABBA order (round 0 runs before then after, round 1 after then before, …), so a
-drift of the machine (thermal throttling, a noisy neighbour, a cache warming up) falls on both
-sides equally instead of on whichever ran second.
+Contract: `measure_rounds(timer, before, after, start=, count=, warmup=, cwd=, timeout_s=)` times
+rounds `start` to `start + count - 1` and returns one (before, after) pair of `RunTime`s per
+round. The two commands alternate in an ABBA order by the round's index (an even round runs
+before then after, an odd one after then before), so a drift of the machine (thermal throttling,
+a noisy neighbour, a cache warming up) falls on both sides equally instead of on whichever ran
+second, and a later batch (verify's adaptive runs start at the next index) keeps the order
+balanced. `warmup` untimed runs of each command precede the batch's first round (verify asks for
+them only in its first batch). `measure_pair(...)` is rounds 0 to `runs - 1` as two `Timings`.
 
 Every run records its wall time and the CPU time (user + system) of the benchmark process.
-`measure` picks which one the figures (median, min, max…) are computed from: `wall`, what
-hyperfine reports, or `cpu`, which other processes competing for the cores barely move (on a
-busy 2-core machine a no-op change can read ±15 % in wall time and ±1 % in CPU time); for a
-single-threaded VM the two agree on an idle machine.
+A `Timings`' `measure` picks which one its figures (median, min, max…) are computed from:
+`wall`, what hyperfine reports, or `cpu`, which other processes competing for the cores barely
+move (on a busy 2-core machine a no-op change can read ±15 % in wall time and ±1 % in CPU time);
+for a single-threaded VM the two agree on an idle machine. Which one verify uses is
+`timing_plan.choose_measure`'s decision.
 
 Timers:
 
@@ -42,11 +46,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from perf_identify.errors import VerifyError
-
-Measure = Literal["wall", "cpu"]
+from perf_identify.timing_plan import Measure
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,9 @@ class Timings:
         if self.measure == "cpu":
             return tuple(run.cpu_s for run in self.runs)
         return tuple(run.wall_s for run in self.runs)
+
+    def in_measure(self, measure: Measure) -> Timings:
+        return Timings(self.command, self.runs, measure)
 
     @property
     def median_s(self) -> float:
@@ -258,6 +264,42 @@ def choose_timer(setting: str, which: Callable[[str], str | None] = shutil.which
     return BuiltinTimer()
 
 
+def measure_rounds(
+    timer: Timer,
+    before: Sequence[str],
+    after: Sequence[str],
+    *,
+    start: int,
+    count: int,
+    warmup: int,
+    cwd: Path,
+    timeout_s: float,
+    on_round: Callable[[int], None] | None = None,
+) -> list[tuple[RunTime, RunTime]]:
+    """Rounds `start`..`start + count - 1` in ABBA order; (before, after) for each."""
+    pairs: list[tuple[RunTime, RunTime]] = []
+    for index in range(start, start + count):
+        if on_round is not None:
+            on_round(index)
+        swapped = index % 2 == 1
+        order = (after, before) if swapped else (before, after)
+        first, second = timer.round(
+            order, warmup=warmup if index == start else 0, cwd=cwd, timeout_s=timeout_s
+        )
+        pairs.append((second, first) if swapped else (first, second))
+    return pairs
+
+
+def timings_of(
+    pairs: Sequence[tuple[RunTime, RunTime]], labels: tuple[str, str], measure: Measure = "wall"
+) -> tuple[Timings, Timings]:
+    """The before and after `Timings` of these pairs."""
+    return (
+        Timings(labels[0], tuple(b for b, _ in pairs), measure),
+        Timings(labels[1], tuple(a for _, a in pairs), measure),
+    )
+
+
 def measure_pair(
     timer: Timer,
     before: Sequence[str],
@@ -272,20 +314,16 @@ def measure_pair(
     on_round: Callable[[int, int], None] | None = None,
 ) -> tuple[Timings, Timings]:
     """`runs` alternating runs of each command (ABBA order) after `warmup` of each."""
-    before_runs: list[RunTime] = []
-    after_runs: list[RunTime] = []
-    for index in range(runs):
-        if on_round is not None:
-            on_round(index, runs)
-        swapped = index % 2 == 1
-        order = (after, before) if swapped else (before, after)
-        first, second = timer.round(
-            order, warmup=warmup if index == 0 else 0, cwd=cwd, timeout_s=timeout_s
-        )
-        before_runs.append(second if swapped else first)
-        after_runs.append(first if swapped else second)
-    names = labels or (shlex.join(before), shlex.join(after))
-    return (
-        Timings(names[0], tuple(before_runs), measure),
-        Timings(names[1], tuple(after_runs), measure),
+    pairs = measure_rounds(
+        timer,
+        before,
+        after,
+        start=0,
+        count=runs,
+        warmup=warmup,
+        cwd=cwd,
+        timeout_s=timeout_s,
+        on_round=None if on_round is None else (lambda index: on_round(index, runs)),
     )
+    names = labels or (shlex.join(before), shlex.join(after))
+    return timings_of(pairs, names, measure)

@@ -1,6 +1,7 @@
 """`perf-identify verify FILE`: measure an implemented fix against the code it was found in.
 
-Contract: `verify(request, shell)` holds the issue folder's `OutputLock` for the whole run and:
+Contract: `verify(request, shell)` holds the issue's `IssueLock` (never the folder's: a verify
+takes minutes, and `status` or `verify` of another issue must not wait for it) and:
 
 1. **Preconditions** (nothing is written when one fails). The file parses, is in shape and is
    IMPLEMENTED (or VERIFYING, left behind by a run that was killed); the repo is a git work
@@ -17,18 +18,35 @@ Contract: `verify(request, shell)` holds the issue folder's `OutputLock` for the
 
 2. **VERIFYING** is written (log entry appended), then: the repo's tests run in the working tree
    (exit 0 = PASS; the log is kept in `.perf-identify/logs/`); the `build` command runs in the
-   worktree of the baseline commit, with `CARGO_TARGET_DIR` set to the issue folder's
-   `.perf-identify/baseline-target/` (never the working tree's target: see `BASELINE_TARGET`),
-   and then in the working tree; after each build the benchmark's program is copied aside, so
-   both copies are timed with the same arguments, input (the working tree's BENCHMARK FILE) and
-   working directory (the repo), alternating runs (`timing.measure_pair`).
+   worktree of the baseline commit, with `CARGO_TARGET_DIR` set to this repo's baseline build
+   folder in the user's cache (`baseline_target_dir`: never inside `perf-issues/`, whose
+   builds ran to 181 MB on Blitzen, and never the working tree's target: see there), and then in
+   the working tree; after each build the benchmark's program is copied aside, so both copies
+   are timed with the same arguments, input (the working tree's BENCHMARK FILE) and working
+   directory (the repo). The timed command is the config's `benchmark`; a notice says when it
+   (or the command recorded at identification) passes santa-cli's profiling flag `-p`.
 
-3. **Verdict** (`lifecycle.judge` on the medians, Change = after/before - 1) and the
-   VERIFICATION section are written with the verdict's status and log entry. Failing tests give
-   REGRESSION with `Tests: FAIL` whatever the timing. On VERIFIED, the after-timing replaces this
-   benchmark's entry in the repo's baseline JSON (hyperfine's `--export-json` shape), written
-   only where the repo keeps one: the file or its folder exists. Every run also leaves its raw
-   times in `.perf-identify/verify/NAME.json`.
+3. **Timing** in alternating pairs (`timing.measure_rounds`, ABBA order): `runs` pairs first,
+   then, while the verdict is undecided and more pairs could decide it, batches of more, up to
+   `max_runs` pairs or the `time_budget` of timing (`timing_plan.next_batch`). After each batch
+   the measure is chosen (`timing_plan.choose_measure`: CPU time for a single-threaded,
+   CPU-bound benchmark, else wall time, unless the config sets it) and the change and its 95 %
+   interval are computed over every pair so far (`change_interval`).
+
+4. **Verdict** (`lifecycle.judge` on the interval against ±`threshold_percent`) and the
+   VERIFICATION section (the Change line carries the interval, the pairs and the measure; Actual
+   says why the interval does or does not decide, and why the timing stopped) are written with
+   the verdict's status and log entry. Failing tests give REGRESSION with `Tests: FAIL` whatever
+   the timing (and stop the timing after the first pairs).
+
+5. **Baseline.** Only on VERIFIED (a decided speed-up; never on MARGINAL, whose figure is noise,
+   nor on REGRESSION, whose code should not become the reference), the after-timing replaces
+   this benchmark's entry in the repo's baseline JSON (hyperfine's `--export-json` shape),
+   written only where the repo keeps one (the file or its folder exists), under a lock shared by
+   verifies of other issues. The entry carries a `perf_identify` object saying which run set it
+   (issue, date, baseline commit, HEAD and whether the tree was dirty, verdict, change and
+   interval, pairs, measure); hyperfine's readers ignore keys they do not know. Every run also
+   leaves its raw times and its decisions in `.perf-identify/verify/NAME.json`.
 
 Any failure after step 1 (a build that fails, a benchmark that crashes, Ctrl-C) restores the
 issue file's original bytes atomically before the error propagates, and the worktree is always
@@ -37,22 +55,43 @@ removed: the file is either as it was or fully verified, never VERIFYING with no
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from perf_identify.change_interval import (
+    ChangeInterval,
+    Outcome,
+    band_outcome,
+    change_interval,
+    explain,
+)
 from perf_identify.errors import IssueFileError, VerifyError, WriteError
-from perf_identify.gitrepo import is_work_tree, repo_prefix, resolve_commit, temporary_worktree
+from perf_identify.gitrepo import (
+    head_state,
+    is_work_tree,
+    repo_prefix,
+    resolve_commit,
+    temporary_worktree,
+)
 from perf_identify.issue_update import checked_text, read_document
-from perf_identify.issues_dir import OutputLock, replace_issue, write_file_atomically
+from perf_identify.issues_dir import (
+    ISSUE_LOCKS,
+    LOCK_DIR,
+    IssueLock,
+    WaitLock,
+    replace_issue,
+    write_file_atomically,
+)
 from perf_identify.lifecycle import (
     Judgement,
     begin_verification,
@@ -63,18 +102,50 @@ from perf_identify.lifecycle import (
     meets_expected,
     record_verification,
 )
-from perf_identify.render import IssueDocument, Status, Verdict, Verification
-from perf_identify.repo_config import RepoConfig
+from perf_identify.render import ChangeRange, IssueDocument, Status, Verdict, Verification
+from perf_identify.repo_config import CONFIG_NAME, RepoConfig, profiling_flag_notice
 from perf_identify.runner import CommandRun, run_logged
 from perf_identify.sidecar import STATE_DIR, issue_sidecar_path, read_sidecar
-from perf_identify.timing import Timer, Timings, choose_timer, measure_pair
+from perf_identify.timing import RunTime, Timer, Timings, choose_timer, measure_rounds, timings_of
+from perf_identify.timing_plan import (
+    MeasureChoice,
+    MeasureSetting,
+    SamplingPolicy,
+    StopReason,
+    choose_measure,
+    next_batch,
+    stop_text,
+)
 
-# The baseline's own cargo target folder, kept between runs (dependencies build once). Never
-# the working tree's: cargo finds a unit by the package, not the path, and takes a second
-# checkout of the same workspace built into the same folder to be fresh when its files are
-# older than the last build, so a shared folder can silently time one build twice. A new
-# worktree's files are always newer than anything built before, so this folder cannot go stale.
-BASELINE_TARGET = "baseline-target"
+# Where earlier versions kept the baseline build, inside the issue folder's state folder.
+OLD_BASELINE_TARGET = "baseline-target"
+BASELINE_LOCK = "baseline.json.lock"
+"""The lock of the repo's baseline JSON, beside the issue locks (no issue name has a dot)."""
+
+
+def baseline_target_dir(repo: Path, env: Mapping[str, str]) -> Path:
+    """The baseline build's cargo target folder for `repo`, kept between runs so dependencies
+    build once: `${XDG_CACHE_HOME:-~/.cache}/perf-identify/baseline-target/NAME-HASH`, NAME the
+    repo folder's name (for a person looking at the cache) and HASH 12 hex digits of the sha256
+    of its absolute path (so two checkouts never share a folder).
+
+    Why its own folder and not the working tree's target: cargo finds a unit by the package, not
+    the path, and takes a second checkout of the same workspace built into the same folder to be
+    fresh when its files are older than the last build, so a shared folder can silently time one
+    build twice. A new worktree's files are always newer than anything built before, so this
+    folder cannot go stale. Why not in `perf-issues/`: it is a build (181 MB on Blitzen), not a
+    record, and the issue folder is what people commit and share. A relative `XDG_CACHE_HOME`
+    is ignored, as the XDG base directory specification says.
+    """
+    cache = env.get("XDG_CACHE_HOME", "")
+    if cache and Path(cache).is_absolute():
+        base = Path(cache)
+    else:
+        home = env.get("HOME", "")
+        base = (Path(home) if home else Path.home()) / ".cache"
+    absolute = str(repo.resolve())
+    digest = hashlib.sha256(absolute.encode("utf-8")).hexdigest()[:12]
+    return base / "perf-identify" / "baseline-target" / f"{repo.resolve().name}-{digest}"
 
 
 class VerifyProgress(Protocol):
@@ -96,14 +167,33 @@ class VerifyRequest:
 
 @dataclass(frozen=True, slots=True)
 class VerifyShell:
-    """The collaborators; tests pass a fake runner or timer."""
+    """The collaborators; tests pass a fake runner, timer or clock."""
 
     progress: VerifyProgress
     timer: Timer | None = None
     """None: `choose_timer(config.timer)`."""
     run: Callable[..., CommandRun] = run_logged
     env: Mapping[str, str] | None = None
-    """The environment of the commands (None: ours); also where `CARGO_TARGET_DIR` is read."""
+    """The environment of the commands (None: ours); also where `CARGO_TARGET_DIR`,
+    `XDG_CACHE_HOME` and `HOME` are read."""
+    clock: Callable[[], float] = time.monotonic
+    """Seconds, for the time budget of the timing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """The timed pairs and what was decided from them."""
+
+    pairs: tuple[tuple[RunTime, RunTime], ...]
+    choice: MeasureChoice
+    interval: ChangeInterval
+    outcome: Outcome
+    """Where the interval lies against the band (the timing's own verdict, tests aside)."""
+    stop: StopReason
+    batches: tuple[int, ...]
+    """The pairs of each batch: the configured runs first, then each batch of more."""
+    elapsed_s: float
+    policy: SamplingPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +203,14 @@ class VerifyReport:
     tests: CommandRun
     before: Timings
     after: Timings
+    sampling: Sampling
     judgement: Judgement
     document: IssueDocument
     timer: str
     record_path: Path
     baseline_path: Path | None
+    baseline_target: Path
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +223,49 @@ class _Plan:
     benchmark: Path
     timer: Timer
     baseline: Path | None
+    notices: tuple[str, ...]
 
 
 # ----------------------------------------------------------------------------------------------
-# Pure helpers: the text that goes into the file
+# Pure helpers: the decisions and the text that goes into the file
+
+
+def assess(
+    pairs: Sequence[tuple[RunTime, RunTime]], setting: MeasureSetting, threshold_percent: float
+) -> tuple[MeasureChoice, ChangeInterval, Outcome]:
+    """The measure, the change's interval and its place against the band, for these pairs."""
+    choice = choose_measure(
+        setting,
+        [(before.wall_s, before.cpu_s) for before, _ in pairs],
+        [(after.wall_s, after.cpu_s) for _, after in pairs],
+    )
+    cpu = choice.measure == "cpu"
+    before_s = [before.cpu_s if cpu else before.wall_s for before, _ in pairs]
+    after_s = [after.cpu_s if cpu else after.wall_s for _, after in pairs]
+    try:
+        interval = change_interval(before_s, after_s)
+    except ValueError as exc:
+        raise VerifyError(
+            f"cannot compare the runs in {choice.measure} time: {exc}",
+            hint="a run took no measurable time: use a larger benchmark input, or set "
+            f'measure = "wall" in {CONFIG_NAME}',
+        ) from None
+    return choice, interval, band_outcome(interval, threshold_percent)
+
+
+def _batches_text(batches: Sequence[int]) -> str:
+    total = sum(batches)
+    if len(batches) == 1:
+        return f"{total} alternating pairs"
+    more = [str(size) for size in batches[1:]]
+    shown = more[0] if len(more) == 1 else ", ".join(more[:-1]) + f" and {more[-1]}"
+    return f"{total} alternating pairs ({batches[0]}, then {shown} more)"
+
+
+def _measure_text(choice: MeasureChoice) -> str:
+    if choice.measure == "cpu":
+        return f"CPU time (user + system of the benchmark process; {choice.reason})"
+    return f"wall time ({choice.reason})"
 
 
 def actual_text(
@@ -141,11 +273,13 @@ def actual_text(
     tests: CommandRun,
     before: Timings,
     after: Timings,
-    change: float,
+    sampling: Sampling,
+    threshold_percent: float,
     warmup: int,
     timer: str,
 ) -> str:
-    """The one-line `Actual:` of the VERIFICATION section."""
+    """The `Actual:` of the VERIFICATION section (one line; the file wraps it)."""
+    change = sampling.interval.change_percent
     if change < 0:
         headline = f"{-change:.1f}% faster"
     elif change > 0:
@@ -153,11 +287,22 @@ def actual_text(
     else:
         headline = "no change"
     ms = 1000.0
+    stopped = stop_text(
+        sampling.stop,
+        sampling.policy,
+        pairs=len(sampling.pairs),
+        elapsed_s=sampling.elapsed_s,
+    )
+    if sampling.stop is StopReason.TIME_BUDGET:
+        stopped += f" (raise it with --time-budget or time_budget in {CONFIG_NAME})"
     figures = (
-        f"{headline}: median {before.median_s * ms:.1f}ms -> {after.median_s * ms:.1f}ms "
-        f"(ranges {before.min_s * ms:.1f}-{before.max_s * ms:.1f}ms and "
-        f"{after.min_s * ms:.1f}-{after.max_s * ms:.1f}ms; {len(after.times_s)} alternating "
-        f"runs each after {warmup} warm-up(s), {timer}, {after.measure} time)"
+        f"{headline} (median of the pairs' changes); "
+        f"{explain(sampling.interval, sampling.outcome, threshold_percent)}. "
+        f"Medians {before.median_s * ms:.1f}ms -> {after.median_s * ms:.1f}ms (ranges "
+        f"{before.min_s * ms:.1f}-{before.max_s * ms:.1f}ms and "
+        f"{after.min_s * ms:.1f}-{after.max_s * ms:.1f}ms) in {_measure_text(sampling.choice)}. "
+        f"{_batches_text(sampling.batches)} after {warmup} warm-up(s) of each, {timer}; "
+        f"{stopped}."
     )
     if tests.ok:
         return figures
@@ -166,14 +311,24 @@ def actual_text(
 
 def verdict_note(judgement: Judgement, tests: CommandRun, threshold: float) -> str:
     """The progress-log note of the verdict's entry."""
+    interval = judgement.interval
     change = judgement.change_percent
+    shown = f"{interval.confidence_percent}% interval {interval.range_text()}"
     if not tests.ok:
         return f"Tests fail: `{shlex.join(tests.argv)}` exited {tests.exit_code}"
     if judgement.verdict is Verdict.CONFIRMED:
-        return f"Performance improvement confirmed ({-change:.1f}% faster)"
+        return f"Performance improvement confirmed ({-change:.1f}% faster, {shown})"
     if judgement.verdict is Verdict.REGRESSION:
-        return f"Performance regression ({change:.1f}% slower)"
-    return f"Change of {change:+.1f}% is within ±{threshold:g}%: no measurable improvement"
+        return f"Performance regression ({change:.1f}% slower, {shown})"
+    if judgement.outcome is Outcome.INSIDE:
+        return (
+            f"Change of {change:+.1f}% ({shown}) lies inside ±{threshold:g}%: no measurable "
+            "improvement, and more runs would not make it one"
+        )
+    return (
+        f"Change of {change:+.1f}% not decided ({shown}, {interval.pairs} pairs): more runs "
+        "could decide"
+    )
 
 
 def build_verification(
@@ -183,25 +338,24 @@ def build_verification(
     tests: CommandRun,
     before: Timings,
     after: Timings,
+    sampling: Sampling,
     config: RepoConfig,
     timer: str,
 ) -> tuple[Verification, Judgement]:
     """The VERIFICATION section for these measurements, and the judgement behind it."""
-    before_ms = round(before.median_s * 1000.0, 1)
-    after_ms = round(after.median_s * 1000.0, 1)
-    change = round((after.median_s / before.median_s - 1.0) * 100.0, 1) + 0.0
+    interval = sampling.interval
     judgement = judge(
-        tests_passed=tests.ok, change=change, threshold_percent=config.threshold_percent
+        tests_passed=tests.ok, interval=interval, threshold_percent=config.threshold_percent
     )
     verification = Verification(
         day=day,
         tests_passed=tests.ok,
-        before_ms=before_ms,
-        after_ms=after_ms,
-        change_percent=change,
+        before_ms=round(before.median_s * 1000.0, 1),
+        after_ms=round(after.median_s * 1000.0, 1),
+        change_percent=interval.change_percent,
         meets_expected=meets_expected(
             tests_passed=tests.ok,
-            change=change,
+            interval=interval,
             verdict=judgement.verdict,
             estimate=expected_estimate(doc.expected_impact),
         ),
@@ -210,11 +364,19 @@ def build_verification(
             tests=tests,
             before=before,
             after=after,
-            change=change,
+            sampling=sampling,
+            threshold_percent=config.threshold_percent,
             warmup=config.warmup,
             timer=timer,
         ),
         verdict=judgement.verdict,
+        interval=ChangeRange(
+            confidence_percent=interval.confidence_percent,
+            low_percent=interval.low_percent,
+            high_percent=interval.high_percent,
+            pairs=interval.pairs,
+            measure=sampling.choice.label,
+        ),
     )
     return verification, judgement
 
@@ -230,6 +392,38 @@ def merged_baseline(existing: Mapping[str, Any] | None, result: Mapping[str, Any
     results.append(dict(result))
     data["results"] = results
     return json.dumps(data, indent=2) + "\n"
+
+
+def baseline_entry(
+    after: Timings,
+    *,
+    issue: str,
+    day: date,
+    before_commit: str,
+    head: str | None,
+    dirty: bool | None,
+    judgement: Judgement,
+    choice: MeasureChoice,
+) -> dict[str, Any]:
+    """The after-timing as a hyperfine `results` entry, with `perf_identify` saying which run
+    set it (a key hyperfine's readers ignore)."""
+    interval = judgement.interval
+    return {
+        **after.hyperfine_result(),
+        "perf_identify": {
+            "issue": issue,
+            "date": day.isoformat(),
+            "verdict": judgement.verdict.value,
+            "before_commit": before_commit,
+            "after_commit": head,
+            "after_tree_dirty": dirty,
+            "change_percent": interval.change_percent,
+            "interval_percent": [interval.low_percent, interval.high_percent],
+            "confidence_percent": interval.confidence_percent,
+            "pairs": interval.pairs,
+            "measure": choice.measure,
+        },
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -302,6 +496,29 @@ def _baseline_path(request: VerifyRequest) -> Path | None:
     return path if path.parent.is_dir() else None
 
 
+def _command_notices(request: VerifyRequest, benchmark_file: str) -> list[str]:
+    """What to say about the timed command: santa-cli's profiling flag, in the config or in the
+    command identification recorded (the config is never rewritten)."""
+    timed = request.config.benchmark_argv(benchmark_file)
+    notices: list[str] = []
+    notice = profiling_flag_notice(timed, f"`benchmark` ({CONFIG_NAME} or its default)")
+    if notice is not None:
+        notices.append(notice + "; timing it as configured")
+    try:
+        facts = read_sidecar(issue_sidecar_path(request.issue_path))
+    except VerifyError:
+        facts = None  # the baseline commit's check reports a broken sidecar when it matters
+    recorded = list(facts.benchmark_command) if facts is not None else []
+    if recorded and recorded != timed:
+        flag = profiling_flag_notice(recorded, "the command recorded at identification")
+        notices.append(
+            (flag + "; " if flag else "")
+            + f"identification recorded the benchmark as `{shlex.join(recorded)}`; verify times "
+            f"`{shlex.join(timed)}`, the `benchmark` of {CONFIG_NAME} (or its default)"
+        )
+    return notices
+
+
 def _plan(request: VerifyRequest, shell: VerifyShell) -> _Plan:
     path = request.issue_path
     name = path.stem
@@ -339,18 +556,23 @@ def _plan(request: VerifyRequest, shell: VerifyShell) -> _Plan:
         benchmark=benchmark.resolve(),
         timer=timer,
         baseline=_baseline_path(request),
+        notices=tuple(_command_notices(request, doc.benchmark_file)),
     )
 
 
 def verify(request: VerifyRequest, shell: VerifyShell) -> VerifyReport:
     """Run the whole verification; see the module docstring."""
-    out_dir = request.issue_path.parent
-    with OutputLock(out_dir):
+    if not request.issue_path.is_file():
+        read_document(request.issue_path)  # the error for a missing file, before any lock file
+    with IssueLock(request.issue_path):
         plan = _plan(request, shell)
+        for notice in plan.notices:
+            shell.progress.notice(notice)
         config = request.config
         note = (
             f"Verifying against {plan.commit[:12]}: `{config.test}`, release builds of both "
-            f"trees, {config.runs} alternating runs each"
+            f"trees, {config.runs} alternating pairs first (up to {config.max_runs} in "
+            f"{config.time_budget:g} s while undecided)"
         )
         verifying = begin_verification(plan.doc, request.today, note)
         current = plan.original
@@ -418,6 +640,64 @@ def _build(
     return Path(shutil.copy2(program, copy_to / program.name))
 
 
+def _time_pairs(
+    request: VerifyRequest,
+    shell: VerifyShell,
+    plan: _Plan,
+    argv: tuple[Sequence[str], Sequence[str]],
+    *,
+    command: str,
+    tests_passed: bool,
+) -> Sampling:
+    """Alternating pairs, batch after batch, until `next_batch` says stop (module docstring)."""
+    config = request.config
+    policy = SamplingPolicy(config.runs, config.max_runs, config.time_budget)
+    pairs: list[tuple[RunTime, RunTime]] = []
+    batches: list[int] = []
+    batch = config.runs
+    shell.progress.step(
+        f"timing {batch} alternating pairs after {config.warmup} warm-up(s) of each with "
+        f"{plan.timer.name}: {command}"
+    )
+    started = shell.clock()
+    while True:
+        pairs += measure_rounds(
+            plan.timer,
+            argv[0],
+            argv[1],
+            start=len(pairs),
+            count=batch,
+            warmup=0 if pairs else config.warmup,
+            cwd=request.repo,
+            timeout_s=config.timeout,
+            on_round=lambda i: shell.progress.status(
+                f"timing pair {i + 1}", shell.clock() - started
+            ),
+        )
+        batches.append(batch)
+        elapsed = shell.clock() - started
+        choice, interval, outcome = assess(pairs, config.measure, config.threshold_percent)
+        step = next_batch(
+            policy, pairs=len(pairs), outcome=outcome, elapsed_s=elapsed, tests_passed=tests_passed
+        )
+        if step.stop is not None:
+            return Sampling(
+                pairs=tuple(pairs),
+                choice=choice,
+                interval=interval,
+                outcome=outcome,
+                stop=step.stop,
+                batches=tuple(batches),
+                elapsed_s=elapsed,
+                policy=policy,
+            )
+        batch = step.pairs
+        shell.progress.step(
+            f"{explain(interval, outcome, config.threshold_percent)} ({choice.label}): timing "
+            f"{batch} more pairs"
+        )
+
+
 def _measure_and_record(
     request: VerifyRequest,
     shell: VerifyShell,
@@ -442,6 +722,15 @@ def _measure_and_record(
         shell.progress.notice(f"tests FAIL (exit {tests.exit_code}): see {tests.log_path}")
 
     env = dict(os.environ if shell.env is None else shell.env)
+    target = baseline_target_dir(repo, env)
+    notices = list(plan.notices)
+    old_target = state / OLD_BASELINE_TARGET
+    if old_target.is_dir():
+        notices.append(
+            f"{old_target} is no longer used (the baseline build is now kept in {target}): "
+            "delete it to free its space"
+        )
+        shell.progress.notice(notices[-1])
     with tempfile.TemporaryDirectory(prefix="perf-identify-verify-") as scratch_name:
         scratch = Path(scratch_name)
         worktree = scratch / "before-tree"
@@ -451,15 +740,23 @@ def _measure_and_record(
             before_tree = worktree / plan.prefix if plan.prefix else worktree
             if not before_tree.is_dir():
                 raise VerifyError(f"commit {plan.commit[:12]} has no folder {plan.prefix}")
-            before_bin = _build(
-                request,
-                shell,
-                tree=before_tree,
-                label=label_before,
-                log=logs / f"verify-{plan.name}-build-before.log",
-                copy_to=scratch / "before-bin",
-                env={**env, "CARGO_TARGET_DIR": str(state / BASELINE_TARGET)},
-            )
+            # Two verifies in one repo share the baseline's build folder: one builds and copies
+            # its program out at a time, so neither times the other's baseline.
+            with WaitLock(
+                target.with_name(target.name + ".lock"),
+                on_wait=lambda holder: shell.progress.notice(
+                    f"waiting for another verify's baseline build in {target}{holder}"
+                ),
+            ):
+                before_bin = _build(
+                    request,
+                    shell,
+                    tree=before_tree,
+                    label=label_before,
+                    log=logs / f"verify-{plan.name}-build-before.log",
+                    copy_to=scratch / "before-bin",
+                    env={**env, "CARGO_TARGET_DIR": str(target)},
+                )
         after_bin = _build(
             request,
             shell,
@@ -471,41 +768,49 @@ def _measure_and_record(
         )
         argv = config.benchmark_argv(str(plan.benchmark))
         command = shlex.join(config.benchmark_argv(verifying.benchmark_file))
-        shell.progress.step(
-            f"timing {config.runs} alternating runs of each after {config.warmup} warm-up(s) "
-            f"with {plan.timer.name}: {command}"
-        )
-        started = time.monotonic()
-        before, after = measure_pair(
-            plan.timer,
-            [str(before_bin), *argv[1:]],
-            [str(after_bin), *argv[1:]],
-            runs=config.runs,
-            warmup=config.warmup,
-            cwd=repo,
-            timeout_s=config.timeout,
-            measure=config.measure,
-            labels=(command, command),
-            on_round=lambda i, n: shell.progress.status(
-                f"timing run {i + 1}/{n}", time.monotonic() - started
-            ),
+        sampling = _time_pairs(
+            request,
+            shell,
+            plan,
+            ([str(before_bin), *argv[1:]], [str(after_bin), *argv[1:]]),
+            command=command,
+            tests_passed=tests.ok,
         )
 
+    before, after = timings_of(sampling.pairs, (command, command), sampling.choice.measure)
     verification, judgement = build_verification(
         verifying,
         day=request.today,
         tests=tests,
         before=before,
         after=after,
+        sampling=sampling,
         config=config,
         timer=plan.timer.name,
     )
-    final = record_verification(
-        verifying,
-        verification,
-        request.today,
-        verdict_note(judgement, tests, config.threshold_percent),
-    )
+    note = verdict_note(judgement, tests, config.threshold_percent)
+    baseline_path: Path | None = None
+    if judgement.verdict is Verdict.CONFIRMED and plan.baseline is not None:
+        head = head_state(repo, exclude=request.issue_path.parent)
+        entry = baseline_entry(
+            after,
+            issue=plan.name,
+            day=request.today,
+            before_commit=plan.commit,
+            head=head.commit if head else None,
+            dirty=head.dirty if head else None,
+            judgement=judgement,
+            choice=sampling.choice,
+        )
+        with WaitLock(request.issue_path.parent / LOCK_DIR / ISSUE_LOCKS / BASELINE_LOCK):
+            existing = _read_json(plan.baseline) if plan.baseline.is_file() else None
+            write_file_atomically(plan.baseline, merged_baseline(existing, entry).encode())
+        baseline_path = plan.baseline
+        shown = (
+            plan.baseline.relative_to(repo) if plan.baseline.is_relative_to(repo) else plan.baseline
+        )
+        note += f"; new baseline in {shown}"
+    final = record_verification(verifying, verification, request.today, note)
     record_path = state / "verify" / f"{plan.name}.json"
     write_file_atomically(
         record_path,
@@ -515,17 +820,11 @@ def _measure_and_record(
             tests=tests,
             before=before,
             after=after,
+            sampling=sampling,
             judgement=judgement,
-            timer=plan.timer.name,
+            baseline_path=baseline_path,
         ).encode(),
     )
-    baseline_path: Path | None = None
-    if judgement.verdict is Verdict.CONFIRMED and plan.baseline is not None:
-        existing = _read_json(plan.baseline) if plan.baseline.is_file() else None
-        write_file_atomically(
-            plan.baseline, merged_baseline(existing, after.hyperfine_result()).encode()
-        )
-        baseline_path = plan.baseline
     replace_issue(request.issue_path, current, checked_text(final))
     return VerifyReport(
         issue_path=request.issue_path,
@@ -533,11 +832,14 @@ def _measure_and_record(
         tests=tests,
         before=before,
         after=after,
+        sampling=sampling,
         judgement=judgement,
         document=final,
         timer=plan.timer.name,
         record_path=record_path,
         baseline_path=baseline_path,
+        baseline_target=target,
+        notices=tuple(notices),
     )
 
 
@@ -548,24 +850,46 @@ def _run_record(
     tests: CommandRun,
     before: Timings,
     after: Timings,
+    sampling: Sampling,
     judgement: Judgement,
-    timer: str,
+    baseline_path: Path | None,
 ) -> str:
+    interval = sampling.interval
     record = {
         "issue": plan.name,
         "date": request.today.isoformat(),
         "before_commit": plan.commit,
-        "timer": timer,
-        "measure": request.config.measure,
-        "runs": request.config.runs,
+        "timer": plan.timer.name,
+        "measure": sampling.choice.measure,
+        "measure_reason": sampling.choice.reason,
+        "measure_setting": request.config.measure,
+        "pairs": len(sampling.pairs),
+        "batches": list(sampling.batches),
+        "stop": sampling.stop.value,
+        "timing_s": round(sampling.elapsed_s, 3),
+        "time_budget_s": sampling.policy.time_budget_s,
+        "max_pairs": sampling.policy.max_pairs,
         "warmup": request.config.warmup,
         "tests": {
             "command": shlex.join(tests.argv),
             "exit_code": tests.exit_code,
             "log": str(tests.log_path),
         },
-        "change_percent": judgement.change_percent,
+        "change_percent": interval.change_percent,
+        "interval_percent": [interval.low_percent, interval.high_percent],
+        "confidence": interval.confidence,
+        "outcome": sampling.outcome.value,
+        "threshold_percent": request.config.threshold_percent,
         "verdict": judgement.verdict.value,
+        "baseline_written": None if baseline_path is None else str(baseline_path),
+        # Every run, in the order taken: the pair's round index decides which ran first.
+        "pairs_s": [
+            {
+                "before": {"wall": b.wall_s, "user": b.user_s, "system": b.system_s},
+                "after": {"wall": a.wall_s, "user": a.user_s, "system": a.system_s},
+            }
+            for b, a in sampling.pairs
+        ],
         # hyperfine's shape, with the tree in the command name so the two are told apart.
         "results": [
             {**before.hyperfine_result(), "command": f"{before.command} (baseline)"},

@@ -49,6 +49,21 @@ def _internal_error_logs_stay_in_the_test(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
+@pytest.fixture(scope="session")
+def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(autouse=True)
+def _caches_stay_in_the_test_session(
+    monkeypatch: pytest.MonkeyPatch, _session_cache_home: Path
+) -> None:
+    """verify's baseline builds go under a temporary `XDG_CACHE_HOME`, never the developer's
+    `~/.cache`. One folder for the whole session, so tests that verify one repo several times
+    reuse its baseline build, as a user's repeated verifies do (each repo has its own folder)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_home))
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))

@@ -47,8 +47,10 @@ class RecordedRequest:
 
     @property
     def user_texts(self) -> list[str]:
+        """Each user turn's text; a turn of content blocks (the shared program block, then the
+        hotspot's) is its text blocks joined by a blank line."""
         return [
-            str(m["content"]) if isinstance(m["content"], str) else json.dumps(m["content"])
+            str(m["content"]) if isinstance(m["content"], str) else _joined(m["content"])
             for m in self.body.get("messages", [])
             if m.get("role") == "user"
         ]
@@ -63,6 +65,12 @@ class RecordedRequest:
     def function(self) -> str:
         match = re.search(r"^# Hotspot #\d+: (.+)$", self.hotspot_text, re.MULTILINE)
         return match.group(1) if match else ""
+
+
+def _joined(blocks: Any) -> str:
+    if not isinstance(blocks, list):
+        return json.dumps(blocks)
+    return "\n\n".join(str(block.get("text", "")) for block in blocks if isinstance(block, dict))
 
 
 @dataclass(frozen=True)
@@ -102,10 +110,13 @@ def error_reply(status: int, kind: str, message: str, *, retry_after_ms: int | N
 def grounded_draft(request: RecordedRequest, **overrides: Any) -> dict[str, Any]:
     """A draft that passes schema and grounding for the hotspot in `request`'s prompt."""
     text = request.hotspot_text
-    cite = re.search(r"^Line to cite: (\d+) \(.*?\): (.*)$", text, re.MULTILINE)
+    cite = re.search(r"^Line to cite: (\d+) ", text, re.MULTILINE)
     share = re.search(r"^Attributed share of runtime: ([\d.]+)%", text, re.MULTILINE)
     function = request.function or "the function"
-    line, quote = (int(cite.group(1)), cite.group(2).strip()) if cite else (1, "?")
+    line = int(cite.group(1)) if cite else 1
+    # The cited line's code, from the numbered listing (`  1376 | code`, or with a share column).
+    listed = re.search(rf"^\s*{line}(?: +\S*)? \| (.*)$", text, re.MULTILINE)
+    quote = listed.group(1).strip() if listed else "?"
     ceiling = share.group(1) if share else "0"
     draft: dict[str, Any] = {
         "description": (

@@ -4,7 +4,9 @@
 profile's hotspot) with a `.perf-identify.toml` whose commands are tiny shell scripts: `build`
 copies `vm.py` (a Python program that sleeps `DELAY` seconds) to `$CARGO_TARGET_DIR/release/vm`
 (default `target/`), as cargo would, and `test` fails when a file `TESTS_FAIL` exists. So the
-whole lifecycle, real git worktrees and real timing included, runs without cargo. The repo is
+whole lifecycle, real git worktrees and real timing included, runs without cargo. Its 3 `runs`
+are too few pairs for a 95 % interval, so verify always takes a second batch (7 pairs), and
+`max_runs = 12` bounds what a noisy real timing can add. The repo is
 committed; `identify(repo)` writes the IDENTIFIED issue and its sidecar through the real CLI.
 """
 
@@ -48,6 +50,7 @@ test = "sh -c 'test ! -e TESTS_FAIL || {{ echo test index_op ... FAILED; exit 10
 build = "{BUILD}"
 benchmark = "./target/release/vm -p {{file}}"
 runs = 3
+max_runs = 12
 warmup = 1
 timer = "builtin"
 """

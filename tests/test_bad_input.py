@@ -236,7 +236,7 @@ def test_source_changed_since_the_profile(repo: Path) -> None:
     builder.sample(
         [("core::hint::select_unpredictable", "/rustc/x/library/core/src/hint.rs", 1),
          ("lang::vm::runtime::VM::index_op", runtime, 9000)],
-        10,
+        100,
     )  # fmt: skip
     code, _, err = _with_profile(repo, builder.build())
     assert code == EXIT_SOURCE

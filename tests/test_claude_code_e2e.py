@@ -18,6 +18,13 @@ virtual environment is built once, by `bin/perf-identify`, on the first run):
 5. The repo as a marketplace (a local path, offline): `claude plugin marketplace add`,
    `claude plugin install perf-identify@perf-identify`, and a command of the installed plugin.
 
+And, on a copy of the real Blitzen source with one of its real profiles, the agent drafting
+the prose: `/perf-identify:perf-identify examples/aoc2018_day05.santa --skip-make --profile …`,
+then, as the command asks, `perf-identify brief`, a draft written with the Write tool whose
+evidence cites a line outside the function (`perf-identify draft` refuses it, exit 11, the
+file unchanged), then a grounded draft built from what the brief showed (accepted: its prose in
+the file, which still passes the independent format and facts checks of `tests/blitzen.py`).
+
 They do not skip under CI: without Claude Code, cargo or perf they fail and say why.
 """
 
@@ -31,10 +38,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from perf_identify.render import Status, parse_issue
+from tests.blitzen import check_blitzen_issue_file
 from tests.claude_code import (
     ClaudeRun,
     ModelRequest,
@@ -50,6 +59,7 @@ from tests.claude_code import (
     find_claude,
     path_without,
     run_claude,
+    tool_result_text,
 )
 from tests.conftest import REPO_ROOT
 from tests.issue_checks import check_issue_file
@@ -417,3 +427,244 @@ def test_marketplace_install_from_a_local_clone_runs_the_installed_plugin(
     output = json.dumps(run.tool_results[0])
     assert INSTALLING not in output
     assert _top_issue(vm).stem in output, run.describe()
+
+
+# --- the agent drafts the prose: a real Blitzen profile --------------------------------------
+
+BLITZEN_PROGRAM = "examples/aoc2018_day05.santa"
+BLITZEN_FUNCTION = "VM::index_op"
+OUTSIDE_LINE = 12
+AGENT_ROOT_CAUSE = (
+    "Line {line} segments the whole string into grapheme clusters and collects them into a "
+    "Vec on every index, so one index costs O(n) in the string's length and a loop over a "
+    "string's positions costs O(n^2)."
+)
+
+
+def _listed_line(brief: str, line: int) -> str:
+    """The code of `line` in the brief's numbered listing of the function."""
+    match = re.search(rf"^\s*{line}(?: +\S*)? \| (.*)$", brief, re.MULTILINE)
+    assert match is not None, f"line {line} is not in the brief:\n{brief}"
+    return match.group(1).strip()
+
+
+def _agent_draft(brief: str, *, outside: bool) -> dict[str, Any]:
+    """The draft the scripted agent writes, from the brief's own facts and listing."""
+    function = re.search(r"^Function: (\S+) in (\S+), lines (\d+)-(\d+)", brief, re.MULTILINE)
+    line = re.search(r"^Line: (\d+) ", brief, re.MULTILINE)
+    share = re.search(r"^Time Contribution: ([\d.]+)% of runtime", brief, re.MULTILINE)
+    assert function is not None, brief
+    assert line is not None, brief
+    assert share is not None, brief
+    cited = int(line.group(1))
+    evidence = [{"line": cited, "quote": _listed_line(brief, cited)}]
+    if outside:
+        evidence.insert(0, {"line": OUTSIDE_LINE, "quote": "use std::collections::HashMap;"})
+    return {
+        "description": (
+            f"`{function.group(1)}` answers every string index of the benchmark; the profile "
+            f"puts {share.group(1)}% of runtime in it, almost all below line {cited}."
+        ),
+        "root_cause": AGENT_ROOT_CAUSE.format(line=cited),
+        "approach": (
+            "Take the wanted cluster lazily with `.nth(i)` on the grapheme iterator instead of "
+            "collecting, and index the bytes directly when `s.is_ascii()`."
+        ),
+        "expected_impact": (
+            f"At most {share.group(1)}% of runtime, the function's measured share; a lazy "
+            "lookup removes most of it. An estimate: /perf-verify measures it."
+        ),
+        "risk": (
+            "Grapheme semantics must not change: combining marks, ZWJ emoji, CRLF, negative "
+            "and out-of-range indexes; test each on both the ASCII and the Unicode path."
+        ),
+        "evidence": evidence,
+        "name": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def blitzen_repo(blitzen_source_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the Blitzen checkout: this run writes perf-issues/ into it."""
+    repo = tmp_path_factory.mktemp("agent-blitzen") / "santa-lang-blitzen"
+    shutil.copytree(blitzen_source_copy, repo, symlinks=True)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def agent_drafted(
+    claude: Path,
+    model: ScriptedModel,
+    shared_fixtures: Path,
+    blitzen_repo: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[ClaudeRun, dict[str, Any]]:
+    """The slash command on a real profile, the scripted agent following it through two drafts.
+
+    The steps run in this process while Claude Code waits for the model, so they see the files
+    as each tool left them: `seen` keeps the issue's bytes before and after the refused draft.
+    """
+    repo = blitzen_repo
+    profile = shared_fixtures / "profiles" / "aoc2018_day05" / "profile.pb"
+    seen: dict[str, Any] = {}
+
+    def issue_path() -> Path:
+        return repo / "perf-issues" / f"{seen['name']}.txt"
+
+    def draft_file() -> Path:
+        return repo / "perf-issues" / ".drafts" / f"{seen['name']}.json"
+
+    def brief(request: ModelRequest) -> Reply:
+        seen["identify"] = request.last_tool_output
+        top = next(
+            path
+            for path in _issue_files(repo)
+            if parse_issue(path.read_text(encoding="utf-8")).function == BLITZEN_FUNCTION
+        )
+        seen["name"] = top.stem
+        seen["before"] = top.read_bytes()
+        return bash(command_line(request.command_text, "perf-identify brief", fill=top.stem))
+
+    def write_bad_draft(request: ModelRequest) -> Reply:
+        seen["brief"] = request.last_tool_output
+        content = json.dumps(_agent_draft(seen["brief"], outside=True), indent=2)
+        return ToolUse("Write", {"file_path": str(draft_file()), "content": content})
+
+    def submit(request: ModelRequest) -> Reply:
+        return bash(command_line(request.command_text, "perf-identify draft", fill=seen["name"]))
+
+    def write_good_draft(request: ModelRequest) -> Reply:
+        seen["refusal"] = request.tool_results[-1]
+        seen["after_refusal"] = issue_path().read_bytes()
+        content = json.dumps(_agent_draft(seen["brief"], outside=False), indent=2)
+        return ToolUse("Write", {"file_path": str(draft_file()), "content": content})
+
+    def read_issue(request: ModelRequest) -> Reply:
+        seen["accepted"] = request.last_tool_output
+        return ToolUse("Read", {"file_path": str(issue_path())})
+
+    script = Script(
+        [
+            lambda r: bash(command_line(r.command_text, "perf-identify "), "profile and rank"),
+            brief,
+            write_bad_draft,
+            submit,
+            write_good_draft,
+            submit,
+            read_issue,
+            lambda r: Text(f"Summary: {BLITZEN_FUNCTION} now has the agent's prose."),
+        ]
+    )
+    this_checkout = str(Path(sys.executable).parent)
+    run = run_claude(
+        claude,
+        f"/perf-identify:perf-identify {BLITZEN_PROGRAM} --skip-make --profile {profile}",
+        cwd=repo,
+        home=tmp_path_factory.mktemp("agent-home"),
+        model=model,
+        script=script,
+        plugin_dirs=[REPO_ROOT],
+        # This checkout's CLI first: the plugin's launcher and its venv are the tests above's.
+        path=os.pathsep.join([this_checkout, _plugin_path()]),
+    )
+    assert not model.errors, model.errors
+    return run, seen
+
+
+def test_the_agent_drafts_through_the_gate_on_a_real_profile(
+    agent_drafted: tuple[ClaudeRun, dict[str, Any]], blitzen_repo: Path
+) -> None:
+    run, seen = agent_drafted
+    print(f"claude run: {run.seconds:.1f}s; JSON result:\n{json.dumps(run.result, indent=2)}")
+    print(f"brief:\n{seen.get('brief', '')}")
+    assert run.returncode == 0, run.describe()
+    assert run.result.get("subtype") == "success", run.describe()
+    assert run.denials == [], run.describe()
+    results = run.tool_results
+    assert len(results) == 7, run.describe()
+    # Every tool call succeeded but the refused draft (index 3), which fails as it must.
+    assert [bool(b.get("is_error")) for b in results] == [False] * 3 + [True] + [False] * 3, (
+        run.describe()
+    )
+    issue = blitzen_repo / "perf-issues" / f"{seen['name']}.txt"
+
+    # The brief: our facts, the fenced numbered source, the rules, the way to submit.
+    brief = seen["brief"]
+    assert "Function: VM::index_op in lang/src/vm/runtime.rs, lines 1357-1525" in brief
+    assert "<<<DATA " in brief
+    assert ">>>END DATA " in brief
+    assert "perf-identify show VM::index_op --profile" in brief
+    assert f"perf-identify draft perf-issues/{seen['name']}.txt --from" in brief
+
+    # Refused: exit 11, one line per problem naming the field, the issue file untouched.
+    refusal = tool_result_text(seen["refusal"])
+    print(f"refusal:\n{refusal}")
+    assert "11" in refusal, refusal
+    assert "error: draft perf-issues/.drafts/" in refusal
+    assert f"evidence[0]: line {OUTSIDE_LINE} is outside VM::index_op (lines 1357-1525)" in refusal
+    assert "hint: fix exactly these in" in refusal
+    assert seen["after_refusal"] == seen["before"]
+
+    # Accepted: the agent's prose in the file, which still passes the independent checks.
+    assert "agent draft accepted" in seen["accepted"], seen["accepted"]
+    checked = check_blitzen_issue_file(issue, blitzen_repo)
+    before = parse_issue(seen["before"].decode("utf-8"))
+    after = parse_issue(issue.read_text(encoding="utf-8"))
+    assert (checked.function, checked.file) == (BLITZEN_FUNCTION, "lang/src/vm/runtime.rs")
+    cited = after.line
+    assert " ".join(after.root_cause.split()) == AGENT_ROOT_CAUSE.format(line=cited)
+    # Only the prose changed: the figures, dates and log are identification's.
+    assert (after.share_percent, after.line, after.rank, after.runtime_ms, after.log) == (
+        before.share_percent,
+        before.line,
+        before.rank,
+        before.runtime_ms,
+        before.log,
+    )
+    assert "PERFORMANCE ISSUE:" in tool_result_text(results[-1])
+    code, out, err = run_cli("list", "--repo", str(blitzen_repo), "--json")
+    assert code == 0, err
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert (rows[seen["name"]]["prose"], rows[seen["name"]]["drafted_by"]) == ("agent", "agent")
+    assert {row["prose"] for name, row in rows.items() if name != seen["name"]} == {"offline"}
+
+
+def test_the_command_lets_the_agent_write_drafts_and_nothing_else(
+    *,
+    agent_drafted: tuple[ClaudeRun, dict[str, Any]],
+    claude: Path,
+    model: ScriptedModel,
+    shared_fixtures: Path,
+    blitzen_repo: Path,
+    tmp_path: Path,
+) -> None:
+    """`Edit(perf-issues/.drafts/**)` is the only write the command allows: prose reaches an
+    issue file through `perf-identify draft` alone."""
+    _, seen = agent_drafted
+    issues = blitzen_repo / "perf-issues"
+    before = {path.name: path.read_bytes() for path in issues.glob("*.txt")}
+    forged = issues / "FORGED_ISSUE.txt"
+    source = blitzen_repo / "lang" / "src" / "vm" / "runtime.rs"
+    profile = shared_fixtures / "profiles" / "aoc2018_day05" / "profile.pb"
+    run = run_claude(
+        claude,
+        f"/perf-identify:perf-identify {BLITZEN_PROGRAM} --skip-make --profile {profile}",
+        cwd=blitzen_repo,
+        home=tmp_path / "home",
+        model=model,
+        script=Script(
+            [
+                lambda r: ToolUse("Write", {"file_path": str(forged), "content": "prose\n"}),
+                lambda r: ToolUse("Write", {"file_path": str(source), "content": "// gone\n"}),
+                lambda r: Text("Both writes were refused."),
+            ]
+        ),
+        plugin_dirs=[REPO_ROOT],
+        path=os.pathsep.join([str(Path(sys.executable).parent), _plugin_path()]),
+    )
+    assert run.returncode == 0, run.describe()
+    assert [d["tool_name"] for d in run.denials] == ["Write", "Write"], run.describe()
+    assert not forged.exists()
+    assert source.read_text() != "// gone\n"
+    assert {path.name: path.read_bytes() for path in issues.glob("*.txt")} == before
+    assert seen["name"] in {Path(name).stem for name in before}

@@ -64,9 +64,16 @@ def test_grounding_rejects_false_evidence_and_inflated_impact() -> None:
         }
     )
     problems = draft_problems(forged, facts, lines)
-    assert any(f"evidence line {outside} is outside VM::index_op" in p for p in problems)
-    assert any("does not match the source line" in p for p in problems)
-    assert any("99.5%" in p and "91.0%" in p for p in problems)
+    extent = facts.extent
+    assert problems == [
+        f"evidence[0]: line {outside} is outside VM::index_op (lines {extent.start_line}-"
+        f"{extent.end_line}); cite a line of its numbered listing in lang/src/vm/runtime.rs",
+        f"evidence[1]: quote 'let nothing = here;' does not match the source line "
+        f"{facts.line.line}, which reads {' '.join(lines[facts.line.line - 1].split())!r}; copy "
+        "the whole line or at least 8 characters of it verbatim",
+        "expected_impact: claims 99.5%, above the hotspot's measured share of 91.0% of "
+        "runtime; no percentage there may exceed 91.0%",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -127,3 +127,27 @@ def test_flamegraph_is_an_svg_with_titles(vm: Path) -> None:
     assert svg.lstrip().startswith(("<?xml", "<svg"))
     assert "<title>" in svg
     assert "VM::index_op" in svg
+
+
+def test_a_thin_profile_writes_no_issue_and_says_why(vm: Path) -> None:
+    """A benchmark over in milliseconds gives the recorder a handful of samples: no share from
+    it is a finding, so the run writes nothing, says so, and says how to get more samples."""
+    program = "examples/tiny.tinsel"
+    (vm / program).write_text(
+        "fn steps(n) {\n  let total = 0;\n  let start = 1;\n  while start < n {\n"
+        "    let x = start;\n    while x != 1 {\n"
+        "      if x % 2 == 0 { x = x / 2; } else { x = 3 * x + 1; }\n"
+        "      total = total + 1;\n    }\n    start = start + 1;\n  }\n  return total;\n}\n\n"
+        "part_one {\n  return steps(800);\n}\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = main([program, "--repo", str(vm), "--json", "--offline"], out, err)
+    assert code == 4, err.getvalue()
+    assert "error: profile too thin" in err.getvalue()
+    assert "hint: More samples:" in err.getvalue()
+    if out.getvalue():  # the ranking was printed: every hotspot under the floor
+        summary = json.loads(out.getvalue())
+        assert summary["issues"] == []
+        assert all(h["samples"] < summary["min_issue_samples"] for h in summary["hotspots"])
+    written = (vm / "perf-issues").glob("*.txt")
+    assert not [p for p in written if "BENCHMARK FILE: examples/tiny.tinsel" in p.read_text()]

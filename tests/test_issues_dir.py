@@ -18,9 +18,13 @@ import pytest
 from perf_identify.errors import Interrupted, IssueFileError, WriteError
 from perf_identify.issues_dir import (
     DirEntry,
+    IssueLock,
+    IssueLockedError,
     OutputLock,
+    WaitLock,
     WriteOutcome,
     format_listing,
+    issue_lock_path,
     list_directory,
     scan_issues,
     write_file_atomically,
@@ -348,6 +352,54 @@ def test_lock_file_is_kept_and_issue_scan_ignores_it(tmp_path: Path) -> None:
     # Deleting the lock file would let a waiting run lock a file nobody else sees.
     assert (tmp_path / ".perf-identify" / "lock").is_file()
     assert [issue.name for issue in scan_issues(tmp_path)] == [NAME]
+
+
+def test_an_issue_lock_excludes_only_its_own_issue(tmp_path: Path) -> None:
+    issue = tmp_path / f"{NAME}.txt"
+    assert issue_lock_path(issue) == tmp_path / ".perf-identify" / "locks" / f"{NAME}.lock"
+    with IssueLock(issue):
+        with pytest.raises(IssueLockedError) as caught, IssueLock(issue):
+            pytest.fail("the same issue locked twice")
+        assert caught.value.message == (
+            f"another perf-identify command (pid {os.getpid()}) is working on {issue} "
+            "(a verify holds it for its whole run)"
+        )
+        assert caught.value.exit_code == 7
+        # Another issue, and the folder, are free.
+        with IssueLock(tmp_path / "OTHER_ISSUE.txt"), OutputLock(tmp_path):
+            pass
+    with IssueLock(issue):
+        pass
+
+
+def test_a_wait_lock_waits_for_its_holder(tmp_path: Path) -> None:
+    path = tmp_path / "locks" / "baseline.json.lock"
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from perf_identify.issues_dir import WaitLock
+        with WaitLock(Path({str(path)!r})):
+            print("locked", flush=True)
+            time.sleep(0.5)
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        waited: list[str] = []
+        with WaitLock(path, on_wait=waited.append):
+            # Only once the holder let go.
+            assert holder.wait(timeout=10) == 0
+        assert waited == [f" (pid {holder.pid})"]
+        with WaitLock(path, on_wait=waited.append):
+            pass
+        assert len(waited) == 1  # a free lock is taken without waiting
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        holder.stdout.close()
 
 
 # --------------------------------------------------------------------------------------------

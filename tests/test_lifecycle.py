@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perf_identify.change_interval import ChangeInterval, Outcome
 from perf_identify.errors import IssueFileError
 from perf_identify.lifecycle import (
     LEGAL_MOVES,
@@ -22,6 +23,7 @@ from perf_identify.lifecycle import (
     judge,
     meets_expected,
     move,
+    point_interval,
     record_implementation,
     record_verification,
     require_shape,
@@ -237,14 +239,42 @@ def test_any_run_of_commands_keeps_the_file_in_shape(
         (False, 0.0, Verdict.REGRESSION),
     ],
 )
-def test_judge(tests_passed: bool, change: float, verdict: Verdict) -> None:
-    assert judge(tests_passed=tests_passed, change=change).verdict is verdict
+def test_judge_on_a_point_is_the_rule_on_the_point(
+    tests_passed: bool, change: float, verdict: Verdict
+) -> None:
+    assert judge(tests_passed=tests_passed, interval=point_interval(change)).verdict is verdict
 
 
 def test_judge_threshold_is_configurable() -> None:
-    assert judge(tests_passed=True, change=-3.0, threshold_percent=2.0).verdict is (
-        Verdict.CONFIRMED
-    )
+    judgement = judge(tests_passed=True, interval=point_interval(-3.0), threshold_percent=2.0)
+    assert judgement.verdict is Verdict.CONFIRMED
+
+
+def _interval(low: float, change: float, high: float, pairs: int = 12) -> ChangeInterval:
+    return ChangeInterval(change, low, high, pairs=pairs, confidence=0.96)
+
+
+@pytest.mark.parametrize(
+    ("interval", "outcome", "verdict"),
+    [
+        # The whole interval must lie beyond the band: a median of -19.3% is not enough.
+        (_interval(-35.2, -19.3, 8.1), Outcome.STRADDLES, Verdict.INSUFFICIENT),
+        (_interval(-6.0, -5.5, -5.1), Outcome.FASTER, Verdict.CONFIRMED),
+        (_interval(-6.0, -5.5, -5.0), Outcome.STRADDLES, Verdict.INSUFFICIENT),
+        (_interval(-2.0, 0.3, 4.9), Outcome.INSIDE, Verdict.INSUFFICIENT),
+        (_interval(5.1, 30.0, 40.0), Outcome.SLOWER, Verdict.REGRESSION),
+        (_interval(4.0, 30.0, 40.0), Outcome.STRADDLES, Verdict.INSUFFICIENT),
+        (_interval(-95.0, -94.8, -94.5, pairs=5), Outcome.TOO_FEW, Verdict.INSUFFICIENT),
+    ],
+)
+def test_judge_decides_from_the_whole_interval(
+    interval: ChangeInterval, outcome: Outcome, verdict: Verdict
+) -> None:
+    judgement = judge(tests_passed=True, interval=interval)
+    assert (judgement.outcome, judgement.verdict) == (outcome, verdict)
+    assert judgement.change_percent == interval.change_percent
+    failing = judge(tests_passed=False, interval=interval)
+    assert (failing.verdict, failing.status) == (Verdict.REGRESSION, Status.REGRESSION)
 
 
 @pytest.mark.parametrize(
@@ -284,21 +314,28 @@ def test_expected_summary() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tests_passed", "change", "verdict", "estimate", "meets"),
+    ("tests_passed", "interval", "verdict", "estimate", "meets"),
     [
-        (True, -82.5, Verdict.CONFIRMED, Estimate(72, 86), True),
-        (True, -72.0, Verdict.CONFIRMED, Estimate(72, 86), True),
-        (True, -60.0, Verdict.CONFIRMED, Estimate(72, 86), False),
-        (True, -1.0, Verdict.INSUFFICIENT, Estimate(0.3, 0.9), True),
-        (False, -90.0, Verdict.REGRESSION, Estimate(72, 86), False),
-        (True, -10.0, Verdict.CONFIRMED, None, True),
-        (True, -1.0, Verdict.INSUFFICIENT, None, False),
+        (True, point_interval(-82.5), Verdict.CONFIRMED, Estimate(72, 86), True),
+        (True, point_interval(-72.0), Verdict.CONFIRMED, Estimate(72, 86), True),
+        (True, point_interval(-60.0), Verdict.CONFIRMED, Estimate(72, 86), False),
+        # The median reaches the estimate, but the interval's slower end does not.
+        (True, _interval(-85.0, -75.0, -65.0), Verdict.CONFIRMED, Estimate(72, 86), False),
+        (True, _interval(-85.0, -80.0, -72.0), Verdict.CONFIRMED, Estimate(72, 86), True),
+        (True, point_interval(-1.0), Verdict.INSUFFICIENT, Estimate(0.3, 0.9), True),
+        (False, point_interval(-90.0), Verdict.REGRESSION, Estimate(72, 86), False),
+        (True, point_interval(-10.0), Verdict.CONFIRMED, None, True),
+        (True, point_interval(-1.0), Verdict.INSUFFICIENT, None, False),
     ],
 )
 def test_meets_expected(
-    tests_passed: bool, change: float, verdict: Verdict, estimate: Estimate | None, meets: bool
+    tests_passed: bool,
+    interval: ChangeInterval,
+    verdict: Verdict,
+    estimate: Estimate | None,
+    meets: bool,
 ) -> None:
-    assert (
-        meets_expected(tests_passed=tests_passed, change=change, verdict=verdict, estimate=estimate)
-        is meets
+    got = meets_expected(
+        tests_passed=tests_passed, interval=interval, verdict=verdict, estimate=estimate
     )
+    assert got is meets

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from perf_identify.gitrepo import head_state
+from perf_identify.issues_dir import IssueLock, OutputLock
 from perf_identify.render import Status, parse_issue
 from perf_identify.sidecar import issue_sidecar_path, read_sidecar
 from tests.fake_vm import BENCHMARK, make_fake_vm
@@ -101,7 +103,8 @@ def test_identification_outside_git_records_no_commit(tmp_path: Path) -> None:
     facts = read_sidecar(issue_sidecar_path(identify(repo)))
     assert facts is not None
     assert (facts.git_commit, facts.git_dirty) == (None, None)
-    assert facts.benchmark_command == ("./target/release/santa-cli", "-p", BENCHMARK)
+    # The default benchmark is the command `make analyze` times: no profiling flag `-p`.
+    assert facts.benchmark_command == ("./target/release/santa-cli", BENCHMARK)
 
 
 def test_sidecar_of_an_issue_past_identified_is_kept(repo: Path, issue: Path) -> None:
@@ -185,6 +188,59 @@ def test_status_refuses_an_illegal_move_and_leaves_the_file(
     one_error(err, fragment)
     assert "hint: the lifecycle is IDENTIFIED -> IN_PROGRESS" in err
     assert issue.read_bytes() == before
+
+
+def _another_issue(issue: Path) -> Path:
+    other = issue.with_name("OTHER_HOTSPOT_IN_RUN.txt")
+    other.write_bytes(issue.read_bytes())
+    return other
+
+
+def test_status_of_another_issue_moves_while_a_verify_holds_its_lock(issue: Path) -> None:
+    # A verify holds its issue's lock (and only that one) for minutes of builds and timing.
+    other = _another_issue(issue)
+    with IssueLock(issue):
+        code, out, err = run_cli("status", str(other), "IN_PROGRESS", "--note", "meanwhile")
+        assert (code, err) == (0, "")
+        assert out == f"{other}: IDENTIFIED -> IN_PROGRESS\n"
+        before = issue.read_bytes()
+        for argv in (
+            ["status", str(issue), "IN_PROGRESS", "--note", "too soon"],
+            ["implemented", str(issue), "--file-modified", "a.rs:x", "--changes", "c",
+             "--tests", "t"],
+        ):  # fmt: skip
+            code, out, err = run_cli(*argv)
+            assert (code, out) == (7, "")
+            one_error(err, f"another perf-identify command (pid {os.getpid()}) is working on")
+            assert "hint: wait for it to finish, then run again; other issues are not locked" in err
+        assert issue.read_bytes() == before
+    code, _, err = run_cli("status", str(issue), "IN_PROGRESS", "--note", "now")
+    assert code == 0, err
+
+
+def test_identification_runs_while_a_verify_holds_an_issue_and_keeps_it(issue: Path) -> None:
+    implement(issue)
+    before = issue.read_bytes()
+    with IssueLock(issue):
+        assert identify(issue.parents[1]) == issue
+    assert issue.read_bytes() == before
+
+
+def test_a_missing_issue_file_leaves_no_lock_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "NO_SUCH_ISSUE.txt"
+    code, _, err = run_cli("status", str(missing), "IN_PROGRESS", "--note", "x")
+    assert code == 9
+    one_error(err, "no such issue file")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_status_is_refused_while_an_identification_writes_the_folder(issue: Path) -> None:
+    # Identification writes IDENTIFIED files under the folder's lock; `status` moves them, so it
+    # is refused at once while that lock is held, rather than race the rewrite.
+    with OutputLock(issue.parent):
+        code, _, err = run_cli("status", str(issue), "IN_PROGRESS", "--note", "x")
+    assert code == 7
+    one_error(err, f"is writing to {issue.parent}")
 
 
 def test_status_refuses_a_move_that_needs_a_section(issue: Path) -> None:
@@ -349,12 +405,13 @@ def test_list_shows_every_issue(repo: Path, issue: Path) -> None:
     code, out, err = run_cli("list", "--repo", str(repo))
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "STATUS", "SHARE", "LOCATION", "LAST", "LOG"]
+    assert lines[0].split() == ["NAME", "STATUS", "SHARE", "PROSE", "LOCATION", "LAST", "LOG"]
     doc = parse_issue(issue.read_text(encoding="utf-8"))
-    assert lines[1].split()[:5] == [
+    assert lines[1].split()[:6] == [
         ISSUE,
         "IMPLEMENTED",
         "91.0%",
+        "offline",
         f"{doc.file}:{doc.line}",
         doc.function,
     ]
@@ -372,6 +429,7 @@ def test_list_shows_every_issue(repo: Path, issue: Path) -> None:
         "status": "IMPLEMENTED",
         "note": "Index with nth (1 file(s) modified)",
     }
+    assert (rows[0]["drafted_by"], rows[0]["prose"]) == ("offline", "offline")
     assert rows[1]["status"] == "UNREADABLE"
 
 

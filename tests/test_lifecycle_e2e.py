@@ -1,22 +1,32 @@
 """The whole lifecycle on the bundled example VM with real cargo, real git worktrees and real
 timing: identify -> status -> implemented -> verify, for a real fix (VERIFIED), a no-op change
-(MARGINAL), a slower change (REGRESSION) and a faster change that breaks a test (REGRESSION,
-Tests: FAIL).
+timed while a CPU hog runs beside it (MARGINAL), a slower change (REGRESSION) and a faster
+change that breaks a test (REGRESSION, Tests: FAIL).
+
+The verdicts come from the change's 95 % interval over alternating pairs, in the measure verify
+chooses (`measure = "auto"`: tinsel-cli is single-threaded, so CPU time), so they hold on a busy
+2-core machine: the no-op test makes it busy on purpose, with a busy-loop process on one core
+for as long as the verify runs (and never longer than `HOG_LIMIT_S`).
 
 Time is kept down: the issue is identified from a per-address profile shaped like the
 recorder's (no make, no perf); the benchmark is a small input (~0.1 s a run); each scenario
-times 5 alternating runs after 1 warm-up (the example's own .perf-identify.toml, under test
-here); and the scenarios share one committed copy of the VM, so its `target/` and the baseline's
-target folder are reused (cargo finds units by package, not path: every build of one checkout
-may share a folder, two checkouts must not). Each scenario starts from the same IDENTIFIED file
-and sidecar bytes and a clean tree. These tests do not skip under CI: without cargo they fail
-and say why.
+times 10 alternating pairs after 1 warm-up (the example's own .perf-identify.toml, under test
+here), more only while undecided; and the scenarios share one committed copy of the VM, so its
+`target/` and the baseline's build folder (in the session's XDG_CACHE_HOME, see conftest) are
+reused (cargo finds units by package, not path: every build of one checkout may share a folder,
+two checkouts must not). Each scenario starts from the same IDENTIFIED file and sidecar bytes
+and a clean tree. These tests do not skip under CI: without cargo they fail and say why. With
+`pytest -s` each prints its VERIFICATION section.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,8 +85,11 @@ def tinsel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bytes,
     )
     small = (repo / "examples/string_index.tinsel").read_text().replace("7000", "2000")
     (repo / BENCHMARK).write_text(small)
-    # The example's own .perf-identify.toml (tinsel-cli, 5 runs after 1 warm-up) is under test.
-    assert "tinsel-cli" in (repo / ".perf-identify.toml").read_text()
+    # The example's own .perf-identify.toml (tinsel-cli, no -p, 10 pairs after 1 warm-up, the
+    # default measure "auto") is under test.
+    config = (repo / ".perf-identify.toml").read_text()
+    assert 'benchmark = "./target/release/tinsel-cli {file}"' in config
+    assert "\nmeasure" not in config
     (repo / "benchmark/results").mkdir(parents=True)
     (repo / "benchmark/results/.keep").write_text("")
     init_and_commit(repo)
@@ -132,6 +145,30 @@ def _implement_and_verify(repo: Path, issue: Path, what: str) -> str:
     return out
 
 
+def _section(text: str) -> str:
+    return text[text.index("VERIFICATION\n") - 81 : text.index("PROGRESS LOG\n") - 81]
+
+
+HOG_LIMIT_S = 300
+HOG = f"""
+import time
+end = time.monotonic() + {HOG_LIMIT_S}
+while time.monotonic() < end:
+    pass
+"""
+
+
+@pytest.fixture
+def cpu_hog() -> Iterator[subprocess.Popen[bytes]]:
+    """A busy loop on one core, for the test's duration (and never more than HOG_LIMIT_S)."""
+    hog = subprocess.Popen([sys.executable, "-c", HOG])
+    try:
+        yield hog
+    finally:
+        hog.kill()
+        hog.wait(timeout=10)
+
+
 def test_a_real_fix_is_verified(fresh: tuple[Path, Path]) -> None:
     repo, issue = fresh
     _edit_runtime(
@@ -143,10 +180,14 @@ def test_a_real_fix_is_verified(fresh: tuple[Path, Path]) -> None:
     text = issue.read_text(encoding="utf-8")
     doc = parse_issue(text)
     assert doc.status is Status.VERIFIED, text
-    assert doc.verification is not None
-    assert doc.verification.tests_passed
-    assert doc.verification.change_percent < -50, text
-    assert doc.verification.meets_expected
+    ver = doc.verification
+    assert ver is not None
+    assert ver.tests_passed
+    assert ver.interval is not None
+    # The whole interval, not only the median, is far beyond the band.
+    assert ver.interval.high_percent < -50, text
+    assert ver.interval.measure == "CPU time: single-threaded", text
+    assert ver.meets_expected
     assert [entry.status for entry in doc.log] == [
         Status.IDENTIFIED,
         Status.IN_PROGRESS,
@@ -155,19 +196,33 @@ def test_a_real_fix_is_verified(fresh: tuple[Path, Path]) -> None:
         Status.VERIFIED,
     ]
     assert "New baseline written to" in out
-    assert (repo / "benchmark/results/baseline.json").is_file()
+    baseline = json.loads((repo / "benchmark/results/baseline.json").read_text())
+    (entry,) = baseline["results"]
+    assert entry["command"] == f"./target/release/tinsel-cli {BENCHMARK}"
+    assert (entry["perf_identify"]["issue"], entry["perf_identify"]["verdict"]) == (
+        issue.stem,
+        "CONFIRMED",
+    )
     assert len(git(repo, "worktree", "list").splitlines()) == 1
-    # Kept for a person to read: `pytest -s` shows the final file of a VERIFIED run.
-    print(text)
+    assert not (issue.parent / ".perf-identify/baseline-target").exists()
+    print(_section(text))
 
 
-def test_a_no_op_change_is_marginal(fresh: tuple[Path, Path]) -> None:
+def test_a_no_op_change_is_marginal_beside_a_cpu_hog(
+    fresh: tuple[Path, Path], cpu_hog: subprocess.Popen[bytes]
+) -> None:
     repo, issue = fresh
     _edit_runtime(repo, SLOW_LINE, SLOW_LINE.replace(";\n", "; // same code, new comment\n"))
     _implement_and_verify(repo, issue, "a comment only")
-    doc = parse_issue(issue.read_text(encoding="utf-8"))
-    assert doc.status is Status.MARGINAL, issue.read_text(encoding="utf-8")
+    assert cpu_hog.poll() is None, "the CPU hog stopped before the verify finished"
+    text = issue.read_text(encoding="utf-8")
+    doc = parse_issue(text)
+    assert doc.status is Status.MARGINAL, text
+    assert doc.verification is not None
+    assert doc.verification.interval is not None
+    assert doc.verification.interval.pairs >= 10
     assert not (repo / "benchmark/results/baseline.json").exists()
+    print(_section(text))
 
 
 def test_a_slower_change_is_a_regression(fresh: tuple[Path, Path]) -> None:
@@ -180,11 +235,15 @@ def test_a_slower_change_is_a_regression(fresh: tuple[Path, Path]) -> None:
     )
     _edit_runtime(repo, SLOW_LINE, slower)
     _implement_and_verify(repo, issue, "decode the string three times")
-    doc = parse_issue(issue.read_text(encoding="utf-8"))
-    assert doc.status is Status.REGRESSION, issue.read_text(encoding="utf-8")
+    text = issue.read_text(encoding="utf-8")
+    doc = parse_issue(text)
+    assert doc.status is Status.REGRESSION, text
     assert doc.verification is not None
     assert doc.verification.tests_passed
-    assert doc.verification.change_percent > 5
+    assert doc.verification.interval is not None
+    assert doc.verification.interval.low_percent > 5, text
+    assert not (repo / "benchmark/results/baseline.json").exists()
+    print(_section(text))
 
 
 def test_a_fast_change_that_breaks_a_test_is_a_regression(fresh: tuple[Path, Path]) -> None:
@@ -204,3 +263,4 @@ def test_a_fast_change_that_breaks_a_test_is_a_regression(fresh: tuple[Path, Pat
     assert doc.verification is not None
     assert doc.verification.verdict.value == "REGRESSION"
     assert not doc.verification.meets_expected
+    assert not (repo / "benchmark/results/baseline.json").exists()

@@ -211,6 +211,11 @@ def test_the_bundled_example_vm_with_the_model(tmp_path: Path, server: FakeMessa
         source = (repo / record["file"]).read_text().splitlines()
         assert record["line_contains"] in source[checked.line - 1]
         assert issue["drafter"] == "claude-sonnet-5-5"
+    first_line = program.strip().splitlines()[0]
     for request in server.requests:
-        assert program.strip().splitlines()[0] in request.body["system"][1]["text"]
+        # The program is repo text: in the user turn, fenced as data, never in the system prompt.
+        assert first_line not in json.dumps(request.body["system"])
+        shared = request.body["messages"][0]["content"][0]
+        assert shared["cache_control"] == {"type": "ephemeral"}
+        assert first_line in shared["text"].split("<<<DATA ", 1)[1].split(">>>END DATA ", 1)[0]
     _no_key_anywhere(repo, out, err)

@@ -18,6 +18,7 @@ from perf_identify.errors import IssueFileError
 from perf_identify.render import (
     HEAVY_RULE,
     LIGHT_RULE,
+    ChangeRange,
     Implementation,
     IssueDocument,
     LogEntry,
@@ -504,6 +505,12 @@ def test_invalid_issue_names(name: str) -> None:
     assert not is_valid_issue_name(name)
 
 
+def _with_interval(span: ChangeRange) -> Verification:
+    verification = verified_document().verification
+    assert verification is not None
+    return dataclasses.replace(verification, interval=span)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -517,6 +524,12 @@ def test_invalid_issue_names(name: str) -> None:
         ({"share_percent": -1.0}, "share_percent"),
         ({"log": ()}, "progress log is empty"),
         ({"implementation": Implementation((("a: b", "x"),), "", "")}, "files_modified path"),
+        ({"verification": _with_interval(ChangeRange(95, -1.0, 1.0, 10, " "))}, "measure"),
+        ({"verification": _with_interval(ChangeRange(95, -1.0, 1.0, 0, "wall"))}, "pairs 0"),
+        (
+            {"verification": _with_interval(ChangeRange(95, float("inf"), 1.0, 10, "wall"))},
+            "interval inf",
+        ),
     ],
 )
 def test_render_refuses_what_would_not_read_back(change: dict[str, object], message: str) -> None:
@@ -559,6 +572,42 @@ def test_parse_accepts_perf_verify_remarks_after_figures() -> None:
     edited = text.replace(
         "  Before: 37410.0ms\n", "  Before: 37410ms (from original analysis)\n"
     ).replace("  Change: -94.3%\n", "  Change: -94.3% (faster)\n")
+    assert parse_issue(edited) == verified_document()
+
+
+def test_the_change_interval_is_a_remark_on_the_change_line() -> None:
+    doc = verified_document()
+    assert doc.verification is not None
+    span = ChangeRange(95, -95.1, -94.5, 12, "CPU time: single-threaded")
+    ver = dataclasses.replace(doc.verification, change_percent=-94.8, interval=span)
+    text = render_issue(dataclasses.replace(doc, verification=ver))
+    assert (
+        "  Change: -94.8% (95% interval -95.1% to -94.5%, 12 alternating pairs, "
+        "CPU time: single-threaded)\n\nMeets Expected Impact:"
+    ) in text
+    parsed = parse_issue(text)
+    assert parsed.verification is not None
+    assert parsed.verification.interval == span
+    assert render_issue(parsed) == text
+    one = dataclasses.replace(span, pairs=1, low_percent=0.0, high_percent=0.0)
+    text = render_issue(
+        dataclasses.replace(doc, verification=dataclasses.replace(ver, interval=one))
+    )
+    assert "(95% interval +0.0% to +0.0%, 1 alternating pair, CPU time" in text
+    assert parse_issue(text) == dataclasses.replace(
+        doc, verification=dataclasses.replace(ver, interval=one)
+    )
+
+
+def test_a_file_written_before_the_interval_existed_still_parses() -> None:
+    # The golden VERIFIED file has the older Change line, with no remark.
+    text = render_issue(verified_document())
+    assert "  Change: -94.3%\n" in text
+    parsed = parse_issue(text)
+    assert parsed.verification is not None
+    assert parsed.verification.interval is None
+    # A remark of another shape is a /perf-verify remark: skipped, not an interval.
+    edited = text.replace("  Change: -94.3%\n", "  Change: -94.3% (95% interval, roughly)\n")
     assert parse_issue(edited) == verified_document()
 
 
@@ -797,6 +846,14 @@ def documents(prose: st.SearchStrategy[str], figures: st.SearchStrategy[float],
         changes_made=prose,
         tests=prose,
     )
+    intervals = st.builds(
+        ChangeRange,
+        confidence_percent=st.integers(0, 100),
+        low_percent=signed,
+        high_percent=signed,
+        pairs=st.integers(1, 10**4),
+        measure=one_line_texts.map(lambda text: " ".join(text.split())).filter(bool),
+    )
     verifications = st.builds(
         Verification,
         day=st.dates(),
@@ -808,6 +865,7 @@ def documents(prose: st.SearchStrategy[str], figures: st.SearchStrategy[float],
         expected=inline,
         actual=inline,
         verdict=st.sampled_from(Verdict),
+        interval=st.none() | intervals,
     )
     return st.builds(
         IssueDocument,

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from perf_identify.errors import UsageError
-from perf_identify.repo_config import RepoConfig, load_config, parse_config
+from perf_identify.repo_config import (
+    RepoConfig,
+    load_config,
+    parse_config,
+    profiling_flag_notice,
+)
 
 
 def test_missing_file_gives_the_blitzen_defaults(tmp_path: Path) -> None:
@@ -15,9 +20,9 @@ def test_missing_file_gives_the_blitzen_defaults(tmp_path: Path) -> None:
     assert config == RepoConfig()
     assert config.test_argv() == ["cargo", "test", "-p", "lang"]
     assert config.build_argv() == ["cargo", "build", "--release", "-p", "santa-cli"]
+    # What `make analyze` times: santa-cli's `-p` turns on profiling and is no part of it.
     assert config.benchmark_argv("examples/x.santa") == [
         "./target/release/santa-cli",
-        "-p",
         "examples/x.santa",
     ]
     assert (config.baseline, config.runs, config.warmup, config.timer) == (
@@ -26,7 +31,8 @@ def test_missing_file_gives_the_blitzen_defaults(tmp_path: Path) -> None:
         2,
         "auto",
     )
-    assert (config.threshold_percent, config.measure) == (5.0, "wall")
+    assert (config.threshold_percent, config.measure) == (5.0, "auto")
+    assert (config.max_runs, config.time_budget) == (100, 120.0)
 
 
 def test_a_full_file(tmp_path: Path) -> None:
@@ -38,6 +44,8 @@ def test_a_full_file(tmp_path: Path) -> None:
         "runs = 3\nwarmup = 0\n"
         'timer = "builtin"\n'
         "threshold_percent = 2.5\n"
+        'measure = "cpu"\n'
+        "max_runs = 40\ntime_budget = 0\n"
         "timeout = 60\n",
         encoding="utf-8",
     )
@@ -48,6 +56,7 @@ def test_a_full_file(tmp_path: Path) -> None:
         "a b.tinsel",
     ]
     assert (config.runs, config.warmup, config.timer, config.timeout) == (3, 0, "builtin", 60.0)
+    assert (config.measure, config.max_runs, config.time_budget) == ("cpu", 40, 0.0)
     assert config.baseline == ""
 
 
@@ -66,6 +75,9 @@ def test_a_full_file(tmp_path: Path) -> None:
         ("baseline = '../b.json'\n", "must be a file path inside the repo"),
         ("runs = 3\nruns = 4\n", "not valid TOML"),
         ("[verify]\nruns = 3\n", "verify: unknown key"),
+        ("measure = 'process'\n", "measure: Input should be 'auto', 'wall' or 'cpu'"),
+        ("runs = 20\nmax_runs = 10\n", "(file): max_runs (10) is below runs (20)"),
+        ("time_budget = -1.0\n", "time_budget: Input should be greater than or equal to 0"),
     ],
 )
 def test_mistakes_are_errors_naming_the_key(text: str, message: str) -> None:
@@ -85,3 +97,19 @@ def test_program_location(tmp_path: Path) -> None:
     assert elsewhere.program_in(tmp_path, shared) == tmp_path / "bin/vm"
     absolute = RepoConfig(benchmark="/opt/vm/bin/vm {file}")
     assert absolute.program_in(tmp_path, {}) == Path("/opt/vm/bin/vm")
+
+
+def test_santa_clis_profiling_flag_is_pointed_out() -> None:
+    notice = profiling_flag_notice(
+        ["./target/release/santa-cli", "-p", "examples/a.santa"], "`benchmark`"
+    )
+    assert notice == (
+        "`benchmark` runs `./target/release/santa-cli -p examples/a.santa`: `-p` is santa-cli's "
+        "profiling flag (pprof in a profiling build), not part of the benchmark that `make "
+        "analyze` times (`./target/release/santa-cli examples/a.santa`); remove it from "
+        "`benchmark` in .perf-identify.toml"
+    )
+    assert profiling_flag_notice(["./target/release/santa-cli", "examples/a.santa"], "x") is None
+    # Another program's -p means something else.
+    assert profiling_flag_notice(["./target/release/tinsel-cli", "-p", "a.tinsel"], "x") is None
+    assert profiling_flag_notice([], "x") is None

@@ -112,10 +112,10 @@ def test_a_ranking_carries_what_the_note_needs() -> None:
     ranking = rank_profile(
         decode_profile(recorded_profile(), "fake.pb"), PathMapper("lang/src/vm", lambda _: False)
     )
-    note = sampling_note(ranking, 4200)
+    note = sampling_note(ranking, 42000)
     assert note is not None
-    # The fake VM's profile: 1000 samples of 1 ms in 4.2 s, the real profiles' shortfall.
-    assert (note.sampled_ms, note.duration_ms, note.samples_taken) == (1000, 4200, 1000)
+    # The fake VM's profile: 10,000 samples of 1 ms in 42 s, the real profiles' shortfall.
+    assert (note.sampled_ms, note.duration_ms, note.samples_taken) == (10000, 42000, 10000)
     assert note.shortfall is True
 
 

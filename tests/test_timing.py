@@ -19,6 +19,8 @@ from perf_identify.timing import (
     Timings,
     choose_timer,
     measure_pair,
+    measure_rounds,
+    timings_of,
 )
 
 PY = sys.executable
@@ -56,6 +58,28 @@ def test_runs_alternate_abba_with_warmups_first(tmp_path: Path) -> None:
     assert before.times_s == (1.0,) * 4
     assert after.times_s == (0.5,) * 4
     assert (before.command, after.command) == ("before", "after")
+
+
+def test_a_later_batch_continues_the_abba_order(tmp_path: Path) -> None:
+    timer = ScriptedTimer()
+    first = measure_rounds(
+        timer, ["before"], ["after"], start=0, count=3, warmup=2, cwd=tmp_path, timeout_s=1.0
+    )
+    more = measure_rounds(
+        timer, ["before"], ["after"], start=3, count=2, warmup=0, cwd=tmp_path, timeout_s=1.0
+    )
+    # Round 3 is odd, so the second batch starts with `after`; warm-ups only in round 0.
+    assert timer.rounds == [
+        (["before", "after"], 2),
+        (["after", "before"], 0),
+        (["before", "after"], 0),
+        (["after", "before"], 0),
+        (["before", "after"], 0),
+    ]
+    assert [(b.wall_s, a.wall_s) for b, a in first + more] == [(1.0, 0.5)] * 5
+    before, after = timings_of(first + more, ("b", "a"), "cpu")
+    assert (before.times_s, after.times_s) == ((0.875,) * 5, (0.375,) * 5)
+    assert before.in_measure("wall").times_s == (1.0,) * 5
 
 
 def test_cpu_measure(tmp_path: Path) -> None:

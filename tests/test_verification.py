@@ -4,10 +4,12 @@ verdicts, a timer that reads the sleep each build of the program would make."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -15,17 +17,26 @@ from typing import Any
 
 import pytest
 
-from perf_identify.errors import IssueFileError, VerifyError
-from perf_identify.issues_dir import replace_issue, write_file_atomically
+from perf_identify.errors import IssueFileError, VerifyError, WriteError
+from perf_identify.issues_dir import IssueLock, OutputLock, replace_issue, write_file_atomically
 from perf_identify.lifecycle import begin_verification
 from perf_identify.render import Status, Verdict, parse_issue, render_issue
 from perf_identify.repo_config import load_config
 from perf_identify.runner import CommandRun, run_logged
 from perf_identify.sidecar import issue_sidecar_path
 from perf_identify.timing import RunTime
-from perf_identify.verification import VerifyReport, VerifyRequest, VerifyShell, verify
+from perf_identify.timing_plan import StopReason
+from perf_identify.verification import (
+    VerifyReport,
+    VerifyRequest,
+    VerifyShell,
+    baseline_target_dir,
+    verify,
+)
 from tests.fake_vm import BENCHMARK, make_fake_vm
 from tests.lifecycle_repos import (
+    CONFIG,
+    ISSUE,
     git,
     identify,
     init_and_commit,
@@ -82,7 +93,8 @@ def run_verify(repo: Path, issue: Path, before_ref: str | None = None) -> Verify
     request = VerifyRequest(
         repo=repo, issue_path=issue, today=DAY, config=load_config(repo), before_ref=before_ref
     )
-    return verify(request, VerifyShell(Quiet(), timer=DelayTimer()))
+    # The delay timer takes no time, and neither does the clock: no budget ever runs out.
+    return verify(request, VerifyShell(Quiet(), timer=DelayTimer(), clock=lambda: 0.0))
 
 
 def worktrees(repo: Path) -> list[str]:
@@ -101,6 +113,7 @@ def test_a_real_speedup_is_verified(repo: Path, issue: Path) -> None:
     doc = parse_issue(text)
     assert doc.status is Status.VERIFIED
     section = text[text.index("VERIFICATION\n") : text.index("PROGRESS LOG\n")]
+    # 3 pairs are too few for a 95% interval, so a second batch of 4 was timed.
     assert section == (
         "VERIFICATION\n" + "-" * 80 + "\n\n"
         "Date: 2026-11-22\n"
@@ -108,12 +121,16 @@ def test_a_real_speedup_is_verified(repo: Path, issue: Path) -> None:
         "Benchmark Results:\n"
         "  Before: 60.0ms\n"
         "  After: 6.0ms\n"
-        "  Change: -90.0%\n\n"
+        "  Change: -90.0% (95% interval -90.0% to -90.0%, 7 alternating pairs, wall time: "
+        "CPU/wall 0.02 at best: it waits, or found no free core)\n\n"
         "Meets Expected Impact: YES\n"
         "  Expected: a 72% to 86% cut in runtime (the issue's Expected Impact)\n"
-        "  Actual: 90.0% faster: median 60.0ms -> 6.0ms (ranges 60.0-60.0ms and\n"
-        "    6.0-6.0ms; 3 alternating runs each after 1 warm-up(s), delay timer, wall\n"
-        "    time)\n\n"
+        "  Actual: 90.0% faster (median of the pairs' changes); decided: the whole 95%\n"
+        "    interval (-90.0% to -90.0%) lies beyond -5%, on the faster side. Medians\n"
+        "    60.0ms -> 6.0ms (ranges 60.0-60.0ms and 6.0-6.0ms) in wall time (CPU/wall\n"
+        "    0.02 at best: it waits, or found no free core). 7 alternating pairs (3, then\n"
+        "    4 more) after 1 warm-up(s) of each, delay timer; stopped: decided: 7 pairs\n"
+        "    in 0.0 s of timing.\n\n"
         "Verdict: CONFIRMED\n\n" + "-" * 80 + "\n"
     )  # fmt: skip
     commit = git(repo, "rev-parse", "HEAD")
@@ -122,11 +139,16 @@ def test_a_real_speedup_is_verified(repo: Path, issue: Path) -> None:
             Status.VERIFYING,
             f"Verifying against {commit[:12]}: `sh -c 'test ! -e TESTS_FAIL || {{ echo test "
             "index_op ... FAILED; exit 101; }'`, release builds of both trees, 3 alternating "
-            "runs each",
+            "pairs first (up to 12 in 120 s while undecided)",
         ),
-        (Status.VERIFIED, "Performance improvement confirmed (90.0% faster)"),
+        (
+            Status.VERIFIED,
+            "Performance improvement confirmed (90.0% faster, 95% interval -90.0% to -90.0%); "
+            "new baseline in benchmark/results/baseline.json",
+        ),
     ]
     assert report.before_commit == commit
+    assert (report.sampling.batches, report.sampling.stop) == ((3, 4), StopReason.DECIDED)
     baseline = json.loads((repo / "benchmark/results/baseline.json").read_text())
     assert baseline == {
         "results": [
@@ -139,26 +161,56 @@ def test_a_real_speedup_is_verified(repo: Path, issue: Path) -> None:
                 "system": 0.0,
                 "min": 0.006,
                 "max": 0.006,
-                "times": [0.006, 0.006, 0.006],
+                "times": [0.006] * 7,
+                # Which run set it; hyperfine's readers ignore the key.
+                "perf_identify": {
+                    "issue": ISSUE,
+                    "date": "2026-11-22",
+                    "verdict": "CONFIRMED",
+                    "before_commit": commit,
+                    "after_commit": commit,
+                    "after_tree_dirty": True,
+                    "change_percent": -90.0,
+                    "interval_percent": [-90.0, -90.0],
+                    "confidence_percent": 95,
+                    "pairs": 7,
+                    "measure": "wall",
+                },
             }
         ]
     }
     record = json.loads(report.record_path.read_text())
     assert record["verdict"] == "CONFIRMED"
+    assert (record["pairs"], record["batches"], record["stop"]) == (7, [3, 4], "decided")
+    assert len(record["pairs_s"]) == 7
     assert [r["command"] for r in record["results"]] == [
         f"{COMMAND} (baseline)",
         f"{COMMAND} (working tree)",
     ]
     assert worktrees(repo) == worktrees(repo)[:1]
-    assert (repo / "perf-issues/.perf-identify/baseline-target/release/vm").is_file()
+    # The baseline's build is kept in the cache, not in the issue folder.
+    assert report.baseline_target == baseline_target_dir(repo, os.environ)
+    assert (report.baseline_target / "release/vm").is_file()
+    assert not (repo / "perf-issues/.perf-identify/baseline-target").exists()
 
 
 @pytest.mark.parametrize(
     ("delay", "status", "change", "note"),
     [
-        (0.0603, Status.MARGINAL, "+0.5%", "Change of +0.5% is within ±5%: no measurable"),
-        (0.057, Status.MARGINAL, "-5.0%", "Change of -5.0% is within ±5%"),
-        (0.09, Status.REGRESSION, "+50.0%", "Performance regression (50.0% slower)"),
+        (
+            0.0603,
+            Status.MARGINAL,
+            "+0.5% (95% interval +0.5% to +0.5%",
+            "Change of +0.5% (95% interval +0.5% to +0.5%) lies inside ±5%: no measurable "
+            "improvement, and more runs would not make it one",
+        ),
+        (0.057, Status.MARGINAL, "-5.0% (95% interval -5.0% to -5.0%", "Change of -5.0% ("),
+        (
+            0.09,
+            Status.REGRESSION,
+            "+50.0% (95% interval +50.0% to +50.0%",
+            "Performance regression (50.0% slower, 95% interval +50.0% to +50.0%)",
+        ),
     ],
 )
 def test_no_gain_is_marginal_and_a_slowdown_a_regression(
@@ -168,8 +220,9 @@ def test_no_gain_is_marginal_and_a_slowdown_a_regression(
     report = run_verify(repo, issue)
     doc = parse_issue(issue.read_text(encoding="utf-8"))
     assert doc.status is status
-    assert f"  Change: {change}\n" in issue.read_text(encoding="utf-8")
+    assert f"  Change: {change}, 7 alternating pairs" in issue.read_text(encoding="utf-8")
     assert doc.log[-1].note.startswith(note)
+    # The baseline moves only on a decided speed-up.
     assert report.baseline_path is None
     assert not (repo / "benchmark/results/baseline.json").exists()
 
@@ -189,6 +242,11 @@ def test_failing_tests_are_a_regression_whatever_the_timing(repo: Path, issue: P
     assert doc.log[-1].note.startswith("Tests fail: `sh -c")
     assert "FAILED" in report.tests.log_path.read_text()
     assert report.baseline_path is None
+    # No more pairs than the first batch: the timing cannot change the verdict.
+    assert (report.sampling.batches, report.sampling.stop) == ((3,), StopReason.TESTS_FAIL)
+    assert "stopped: the tests fail, so the timing cannot change the verdict" in (
+        doc.verification.actual
+    )
 
 
 def test_a_stale_verifying_is_resumed(repo: Path, issue: Path) -> None:
@@ -228,6 +286,7 @@ def test_before_ref_overrides_the_sidecar(repo: Path, issue: Path) -> None:
     report = run_verify(repo, issue, before_ref="HEAD")
     assert report.before_commit == commit_faster
     assert report.judgement.change_percent == -50.0
+    assert report.judgement.verdict is Verdict.CONFIRMED
 
 
 def _commit(repo: Path, message: str) -> str:
@@ -400,7 +459,15 @@ def test_verify_cli_with_real_timing(repo: Path, issue: Path) -> None:
     assert lines[0] == f"{issue}: VERIFIED (Verdict: CONFIRMED)"
     assert lines[1].startswith("  Tests: PASS (`sh -c ")
     assert lines[4].startswith("  Change: -")
-    assert lines[4].endswith("(3 alternating runs each, builtin timer, wall time)")
+    # A sleeping program: CPU time would not see the sleep, so wall time decides.
+    assert re.fullmatch(
+        r"  Change: -\d+\.\d%  \(95% interval -\d+\.\d% to -\d+\.\d%; \d+ alternating "
+        r"pairs, builtin timer, wall time: CPU/wall 0\.\d\d at best: it waits, or found no "
+        r"free core\)",
+        lines[4],
+    ), lines[4]
+    assert lines[5].startswith("  decided: the whole 95% interval")
+    assert lines[6].startswith("  stopped: decided: ")
     assert lines[-1] == f"  New baseline written to {repo / 'benchmark/results/baseline.json'}"
     doc = parse_issue(issue.read_text(encoding="utf-8"))
     assert doc.verification is not None
@@ -410,14 +477,24 @@ def test_verify_cli_with_real_timing(repo: Path, issue: Path) -> None:
 
 def test_verify_cli_json(repo: Path, issue: Path) -> None:
     set_delay(repo, 0.0601)
-    code, out, err = _verify_cli(repo, issue, "--json")
+    code, out, err = _verify_cli(repo, issue, "--json", "--time-budget", "0")
     assert code == 0, err
     summary = json.loads(out)
-    assert summary["status"] in ("MARGINAL", "VERIFIED", "REGRESSION")
+    # A budget of 0 s: only the first batch, which is too few pairs to decide anything.
+    assert summary["status"] == "MARGINAL"
+    assert (summary["runs"], summary["batches"], summary["stopped"]) == (3, [3], "time budget")
+    assert (summary["decided"], summary["more_runs_could_decide"]) == (False, True)
+    assert summary["time_budget_s"] == 0.0
     assert summary["timer"] == "builtin timer"
-    assert summary["runs"] == 3
+    assert summary["measure"] == "wall"
     assert summary["tests_passed"] is True
     assert summary["before_commit"] == git(repo, "rev-parse", "HEAD")
+    assert summary["baseline_written"] is None
+    assert summary["baseline_build"] == str(baseline_target_dir(repo, os.environ))
+    assert "stopped at the time budget (0 s)" in summary["actual"]
+    assert (
+        "raise it with --time-budget or time_budget in .perf-identify.toml" in (summary["actual"])
+    )
 
 
 def test_a_hand_edit_made_while_verify_runs_is_not_overwritten(repo: Path, issue: Path) -> None:
@@ -449,3 +526,265 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# --------------------------------------------------------------------------------------------
+# More pairs while undecided, the time budget, the measure
+
+
+class PairTimer:
+    """Plays back (before, after) pairs, one per round, whatever order the round runs them in;
+    each round advances `clock` by `seconds`. After the script, the last pair repeats."""
+
+    name = "pair timer"
+
+    def __init__(self, pairs: Sequence[tuple[RunTime, RunTime]], seconds: float = 0.0) -> None:
+        self.pairs = list(pairs)
+        self.seconds = seconds
+        self.now = 0.0
+        self.rounds = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def round(
+        self, commands: Sequence[Sequence[str]], *, warmup: int, cwd: Path, timeout_s: float
+    ) -> list[RunTime]:
+        before, after = self.pairs[min(self.rounds, len(self.pairs) - 1)]
+        self.rounds += 1
+        self.now += self.seconds
+        return [before if "before-bin" in command[0] else after for command in commands]
+
+
+def _wall(*pairs: tuple[float, float]) -> list[tuple[RunTime, RunTime]]:
+    """Pairs of a program that sleeps: CPU time ~0, so auto picks wall time."""
+    return [(RunTime(b, 0.001, 0.0), RunTime(a, 0.001, 0.0)) for b, a in pairs]
+
+
+def _verify_with(
+    repo: Path, issue: Path, timer: PairTimer, **config: object
+) -> tuple[VerifyReport, str]:
+    settings = load_config(repo).model_copy(update=config)
+    request = VerifyRequest(repo=repo, issue_path=issue, today=DAY, config=settings)
+    report = verify(request, VerifyShell(Quiet(), timer=timer, clock=timer.clock))
+    return report, issue.read_text(encoding="utf-8")
+
+
+def test_an_undecided_interval_takes_more_pairs_until_it_decides(repo: Path, issue: Path) -> None:
+    # Ten noisy pairs straddle -5%; then the machine calms down and every pair reads -15%.
+    noisy = [(1.0, 0.85), (1.0, 1.02), (1.0, 0.80), (1.0, 0.99), (1.0, 0.86)] * 2
+    timer = PairTimer(_wall(*noisy, *[(1.0, 0.85)] * 40))
+    report, text = _verify_with(repo, issue, timer, runs=10, max_runs=100)
+    assert report.sampling.batches == (10, 6, 8)
+    assert report.sampling.stop is StopReason.DECIDED
+    assert report.document.status is Status.VERIFIED
+    assert "24 alternating pairs (10, then 6 and 8 more)" in " ".join(text.split())
+    assert "(95% interval -15.0% to -15.0%, 24 alternating pairs, wall time" in text
+    assert timer.rounds == 24
+
+
+def test_the_time_budget_stops_an_undecided_timing_as_marginal(repo: Path, issue: Path) -> None:
+    # Pairs that keep straddling -5%, one second each, and a budget of 25 seconds.
+    noisy = [(1.0, 0.85), (1.0, 1.02), (1.0, 0.80), (1.0, 0.99), (1.0, 0.86)] * 20
+    timer = PairTimer(_wall(*noisy), seconds=1.0)
+    report, text = _verify_with(repo, issue, timer, runs=10, max_runs=100, time_budget=25.0)
+    # 24 pairs took 24 s: the last second of the budget buys one more pair.
+    assert report.sampling.batches == (10, 6, 8, 1)
+    assert report.sampling.stop is StopReason.TIME_BUDGET
+    assert report.document.status is Status.MARGINAL
+    flat = " ".join(text.split())
+    assert "not decided: the 95% interval (-15.0% to -1.0%) straddles the band's edge at -5%: " \
+        "more runs could decide" in flat  # fmt: skip
+    assert "stopped at the time budget (25 s): 25 pairs in 25 s of timing (raise it with " \
+        "--time-budget or time_budget in .perf-identify.toml)" in flat  # fmt: skip
+    assert report.document.log[-1].note == (
+        "Change of -14.0% not decided (95% interval -15.0% to -1.0%, 25 pairs): more runs could "
+        "decide"
+    )
+    assert report.baseline_path is None
+    assert not (repo / "benchmark/results/baseline.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("measure", "status", "label"),
+    [
+        ("auto", Status.VERIFIED, "-20.0% to -20.0%, 12 alternating pairs, CPU time: "
+         "single-threaded)"),
+        # The same runs judged in wall time decide nothing.
+        ("wall", Status.MARGINAL, "12 alternating pairs, wall time: set in .perf-identify.toml)"),
+    ],
+)  # fmt: skip
+def test_a_single_threaded_benchmark_is_judged_in_cpu_time(
+    repo: Path, issue: Path, measure: str, status: Status, label: str
+) -> None:
+    # Wall time is all over the place (a CPU hog beside it); CPU time says -20% every time.
+    walls = [(1.00, 1.30), (1.40, 0.80), (1.05, 1.10), (1.30, 0.79), (1.00, 1.25), (1.35, 0.81)]
+    pairs = [(RunTime(b, 0.95 * 1.00, 0.0), RunTime(a, 0.95 * 0.80, 0.0)) for (b, a) in walls * 2]
+    report, text = _verify_with(repo, issue, PairTimer(pairs), runs=12, measure=measure)
+    assert report.document.status is status
+    assert label in text
+    if measure == "auto":
+        assert "in CPU time (user + system of the benchmark process; single-threaded)" in (
+            " ".join(text.split())
+        )
+
+
+def test_a_no_op_beside_a_cpu_hog_is_marginal_inside_the_band(repo: Path, issue: Path) -> None:
+    walls = [(1.00, 1.30), (1.40, 0.80), (1.05, 1.10), (1.30, 0.79), (1.00, 1.25)] * 2
+    cpu = [1.01, 0.99, 1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0, 1.0]
+    pairs = [
+        (RunTime(b, 0.95, 0.0), RunTime(a, 0.95 * f, 0.0))
+        for (b, a), f in zip(walls, cpu, strict=True)
+    ]
+    report, text = _verify_with(repo, issue, PairTimer(pairs), runs=10)
+    assert report.document.status is Status.MARGINAL
+    assert report.sampling.stop is StopReason.INSIDE
+    assert report.sampling.batches == (10,)
+    assert "not decided: the whole 95% interval (-1.0% to +1.0%) lies inside ±5%: more runs " \
+        "would not make this a speed-up" in " ".join(text.split())  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# The timed command, the baseline build's folder
+
+
+SANTA_CONFIG = CONFIG.replace("release/vm -p", "release/santa-cli -p").replace(
+    "$d/vm && chmod +x $d/vm", "$d/santa-cli && chmod +x $d/santa-cli"
+)
+
+
+def test_santa_clis_profiling_flag_is_noticed_not_rewritten(tmp_path: Path) -> None:
+    repo = scripted_vm(tmp_path, delay=0.06, config=SANTA_CONFIG)
+    issue = identify(repo)
+    implement(issue)
+    set_delay(repo, 0.006)
+    report = run_verify(repo, issue)
+    assert report.document.status is Status.VERIFIED
+    assert report.before.command == f"./target/release/santa-cli -p {BENCHMARK}"
+    assert report.notices == (
+        f"`benchmark` (.perf-identify.toml or its default) runs `./target/release/santa-cli -p "
+        f"{BENCHMARK}`: `-p` is santa-cli's profiling flag (pprof in a profiling build), not "
+        f"part of the benchmark that `make analyze` times (`./target/release/santa-cli "
+        f"{BENCHMARK}`); remove it from `benchmark` in .perf-identify.toml; timing it as "
+        "configured",
+    )
+
+
+def test_a_recorded_command_with_the_profiling_flag_is_noticed(tmp_path: Path) -> None:
+    repo = scripted_vm(tmp_path, delay=0.06, config=SANTA_CONFIG)
+    issue = identify(repo)
+    implement(issue)
+    # The user fixed the config after identification: the recorded command still has -p.
+    fixed = SANTA_CONFIG.replace("santa-cli -p {file}", "santa-cli {file}")
+    (repo / ".perf-identify.toml").write_text(fixed, encoding="utf-8")
+    set_delay(repo, 0.006)
+    code, out, err = _verify_cli(repo, issue, "--json")
+    assert code == 0, err
+    notices = json.loads(out)["notices"]
+    assert len(notices) == 1
+    assert notices[0].startswith(
+        f"the command recorded at identification runs `./target/release/santa-cli -p "
+        f"{BENCHMARK}`: `-p` is santa-cli's profiling flag"
+    )
+    assert notices[0].endswith(
+        f"identification recorded the benchmark as `./target/release/santa-cli -p {BENCHMARK}`; "
+        f"verify times `./target/release/santa-cli {BENCHMARK}`, the `benchmark` of "
+        ".perf-identify.toml (or its default)"
+    )
+
+
+def test_the_baseline_build_folder_is_in_the_users_cache(tmp_path: Path) -> None:
+    repo = tmp_path / "checkout" / "tinsel"
+    home = {"HOME": "/home/dev"}
+    folder = baseline_target_dir(repo, home)
+    assert folder.parent == Path("/home/dev/.cache/perf-identify/baseline-target")
+    assert re.fullmatch(r"tinsel-[0-9a-f]{12}", folder.name)
+    assert baseline_target_dir(repo, {**home, "XDG_CACHE_HOME": "/var/cache/dev"}) == (
+        Path("/var/cache/dev/perf-identify/baseline-target") / folder.name
+    )
+    # A relative XDG_CACHE_HOME is ignored, as the XDG specification says.
+    assert baseline_target_dir(repo, {**home, "XDG_CACHE_HOME": "cache"}) == folder
+    # Two checkouts of one VM never share a folder.
+    assert baseline_target_dir(tmp_path / "other" / "tinsel", home) != folder
+
+
+def test_an_old_baseline_build_in_the_issue_folder_is_pointed_out(repo: Path, issue: Path) -> None:
+    old = repo / "perf-issues/.perf-identify/baseline-target"
+    (old / "release").mkdir(parents=True)
+    set_delay(repo, 0.006)
+    report = run_verify(repo, issue)
+    assert report.notices == (
+        f"{old} is no longer used (the baseline build is now kept in {report.baseline_target}): "
+        "delete it to free its space",
+    )
+    assert (old / "release").is_dir()  # not ours to delete
+
+
+# --------------------------------------------------------------------------------------------
+# Locks: a verify locks its issue, not the folder
+
+
+class PausedTimer(DelayTimer):
+    """A delay timer whose first round waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.go = threading.Event()
+
+    def round(
+        self, commands: Sequence[Sequence[str]], *, warmup: int, cwd: Path, timeout_s: float
+    ) -> list[RunTime]:
+        self.started.set()
+        assert self.go.wait(timeout=60)
+        return super().round(commands, warmup=warmup, cwd=cwd, timeout_s=timeout_s)
+
+
+def test_other_issues_can_move_while_a_verify_runs(repo: Path, issue: Path) -> None:
+    other = issue.with_name("OTHER_HOTSPOT_IN_RUN.txt")
+    other.write_bytes(
+        render_issue(
+            dataclasses.replace(
+                parse_issue(issue.read_text(encoding="utf-8")),
+                status=Status.IDENTIFIED,
+                log=parse_issue(issue.read_text(encoding="utf-8")).log[:1],
+                implementation=None,
+            )
+        ).encode()
+    )
+    timer = PausedTimer()
+    set_delay(repo, 0.006)
+    request = VerifyRequest(repo=repo, issue_path=issue, today=DAY, config=load_config(repo))
+    reports: list[VerifyReport] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(verify(request, VerifyShell(Quiet(), timer=timer)))
+    )
+    worker.start()
+    try:
+        assert timer.started.wait(timeout=60)
+        # The verify is timing (its issue locked, VERIFYING on disk): another issue moves on.
+        assert parse_issue(issue.read_text(encoding="utf-8")).status is Status.VERIFYING
+        code, out, err = run_cli("status", str(other), "IN_PROGRESS", "--note", "meanwhile")
+        assert (code, err) == (0, "")
+        assert out == f"{other}: IDENTIFIED -> IN_PROGRESS\n"
+        # The issue being verified does not.
+        before = issue.read_bytes()
+        code, _, err = run_cli("status", str(issue), "IN_PROGRESS", "--note", "too soon")
+        assert code == 7
+        one_error(err, f"is working on {issue} (a verify holds it for its whole run)")
+        assert issue.read_bytes() == before
+        code, _, err = _verify_cli(repo, issue)
+        assert code == 7
+        one_error(err, f"is working on {issue}")
+    finally:
+        timer.go.set()
+        worker.join(timeout=60)
+    assert reports[0].document.status is Status.VERIFIED
+
+
+def test_a_verify_waits_for_no_one_but_its_own_issue(repo: Path, issue: Path) -> None:
+    # The folder's lock (an identification writing) does not stop a verify.
+    set_delay(repo, 0.006)
+    with OutputLock(issue.parent):
+        assert run_verify(repo, issue).document.status is Status.VERIFIED
+    with IssueLock(issue), pytest.raises(WriteError, match="is working on"):
+        run_verify(repo, issue)

@@ -82,6 +82,14 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
         help="the Runtime to report, when make analyze's timing is not available",
     )
     parser.add_argument(
+        "--runtime-runs",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="timed runs behind the Runtime: make analyze's, then N-1 more of the benchmark "
+        "command when it took at most 10 s (default 3; 1 = make analyze's run only)",
+    )
+    parser.add_argument(
         "--timeout", type=seconds, metavar="SECONDS", help="give up on a make target after this"
     )
     model = parser.add_argument_group(
@@ -167,6 +175,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         always_profile=args.always_profile,
         runtime_ms=args.runtime_ms,
         timeout_s=args.timeout,
+        runtime_runs=args.runtime_runs,
     )
     progress = ConsoleProgress(stderr, quiet=args.quiet or args.json, verbose=args.verbose)
     drafter = _drafter(args, request, progress.notice)
@@ -186,6 +195,16 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         width = None if stdout.isatty() else 132
         console = Console(file=stdout, highlight=False, soft_wrap=False, width=width)
         print_report(report, console, listing)
+    if not report.rows and report.thin and not report.unresolved:
+        from perf_identify.errors import ProfileError
+        from perf_identify.sample_counts import MIN_ISSUE_SAMPLES, MORE_SAMPLES_HINT
+
+        top = max(report.thin, key=lambda item: item.samples)
+        raise ProfileError(
+            f"profile too thin: its hottest hotspot has {top.samples} samples, fewer than "
+            f"{MIN_ISSUE_SAMPLES}; no issue file written",
+            hint=MORE_SAMPLES_HINT,
+        )
     if not report.rows and report.unresolved:
         first = report.unresolved[0]
         raise SourceError(

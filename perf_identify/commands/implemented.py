@@ -9,7 +9,8 @@ The three fields come from flags (`--file-modified PATH:WHAT`, repeatable; `--ch
 (a `files_modified` item may also be the string `"PATH: WHAT"`). At least one file, and
 non-empty changes and tests, are required; a path must be relative, inside the repo and free of
 `": "` (where an item is split when read back). A bad field is a `UsageError` (exit 2), a wrong
-status an `IssueFileError` (exit 9); either way the file is untouched.
+status an `IssueFileError` (exit 9), an issue another command is working on (a `verify` of it)
+a `WriteError` (exit 7); either way the file is untouched.
 """
 
 from __future__ import annotations

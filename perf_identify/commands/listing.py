@@ -8,6 +8,11 @@ An IDENTIFIED file that a later run of its benchmark no longer found hot is mark
 sidecar (see `staleness.py`); `list` shows `IDENTIFIED (stale)` in the status column and
 `stale_since` in the JSON (null for a current file), so it never looks current. Past IDENTIFIED
 a file is someone's work in progress and is never shown stale, whatever its sidecar says.
+
+The PROSE column says who drafted each file's prose, as its sidecar records it: `offline`,
+`model` (the API drafter) or `agent` (`perf-identify draft`), `?` when no sidecar says (one
+written before this was recorded, or none). The JSON gives `drafted_by` as recorded
+(`offline`, `model:<name>`, `agent`, or null) and `prose`, the kind alone.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def issue_rows(out_dir: Path) -> list[dict[str, Any]]:
     """One dict per issue file, in display order (see the module docstring)."""
+    from perf_identify.drafting import prose_kind
     from perf_identify.issues_dir import scan_issues
     from perf_identify.render import Status
-    from perf_identify.sidecar import stale_since
+    from perf_identify.sidecar import drafted_by_of, stale_since
 
     rows: list[dict[str, Any]] = []
     broken: list[dict[str, Any]] = []
@@ -54,6 +60,7 @@ def issue_rows(out_dir: Path) -> list[dict[str, Any]]:
             continue
         last = doc.log[-1]
         since = stale_since(issue.path) if doc.status is Status.IDENTIFIED else None
+        drafted_by = drafted_by_of(issue.path)
         rows.append(
             {
                 "name": issue.name,
@@ -71,11 +78,20 @@ def issue_rows(out_dir: Path) -> list[dict[str, Any]]:
                 },
                 "verdict": None if doc.verification is None else doc.verification.verdict.value,
                 "stale_since": None if since is None else since.isoformat(),
+                "drafted_by": drafted_by,
+                "prose": prose_kind(drafted_by),
             }
         )
     rows.sort(key=lambda row: (-row["share_percent"], row["name"]))
     for row in broken:
-        row.update(status="UNREADABLE", share_percent=None, last_log=None, stale_since=None)
+        row.update(
+            status="UNREADABLE",
+            share_percent=None,
+            last_log=None,
+            stale_since=None,
+            drafted_by=None,
+            prose="unknown",
+        )
     return rows + sorted(broken, key=lambda row: row["name"])
 
 
@@ -85,11 +101,11 @@ def _clip(text: str, width: int) -> str:
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
     """A plain-text table, columns aligned; the error stands in the log column for broken files."""
-    header = ("NAME", "STATUS", "SHARE", "LOCATION", "LAST LOG")
+    header = ("NAME", "STATUS", "SHARE", "PROSE", "LOCATION", "LAST LOG")
     table: list[tuple[str, ...]] = [header]
     for row in rows:
         if row["status"] == "UNREADABLE":
-            table.append((row["name"], "UNREADABLE", "", "", _clip(row["error"], _NOTE_WIDTH)))
+            table.append((row["name"], "UNREADABLE", "", "", "", _clip(row["error"], _NOTE_WIDTH)))
             continue
         last = row["last_log"]
         entry = f"[{last['date']}] {last['status']} - {last['note']}".rstrip(" -")
@@ -98,6 +114,7 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
                 row["name"],
                 row["status"] + (" (stale)" if row["stale_since"] else ""),
                 f"{row['share_percent']:.1f}%",
+                "?" if row["prose"] == "unknown" else row["prose"],
                 f"{row['file']}:{row['line']} {row['function']}",
                 _clip(entry, _NOTE_WIDTH),
             )

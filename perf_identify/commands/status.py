@@ -2,7 +2,9 @@
 
 Moves into IN_PROGRESS (starting work, or another try after MARGINAL or REGRESSION) are made
 here; the moves that record a section belong to `implemented` and `verify`. A refused move is an
-`IssueFileError` (exit 9) and the file is untouched.
+`IssueFileError` (exit 9) and the file is untouched. The issue's lock is taken, not the folder's
+for long (see `issues_dir`): while a `verify` of this issue runs, the move is refused at once
+(`WriteError`, exit 7); other issues move freely.
 """
 
 from __future__ import annotations

@@ -1,16 +1,18 @@
 """`perf-identify verify FILE`: tests, before/after release builds, alternating timings, verdict.
 
 See `perf_identify.verification` for what is run and written, and `perf_identify.repo_config`
-for the settings in the repo's `.perf-identify.toml`. Exit 0 whatever the verdict (VERIFIED,
-MARGINAL and REGRESSION are all results); 9 when the file cannot be verified (illegal move,
-broken file), 10 when the measurement could not be made (no baseline commit, a dirty
-identification, a failing build or benchmark), 2 for a bad config.
+for the settings in the repo's `.perf-identify.toml` (`--time-budget` overrides its
+`time_budget`). Exit 0 whatever the verdict (VERIFIED, MARGINAL and REGRESSION are all results);
+7 when another command is working on the same issue; 9 when the file cannot be verified
+(illegal move, broken file), 10 when the measurement could not be made (no baseline commit, a
+dirty identification, a failing build or benchmark), 2 for a bad config.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,19 +24,32 @@ if TYPE_CHECKING:
     from perf_identify.verification import VerifyReport
 
 
+def _budget(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify verify",
         description=(
             "Verify an IMPLEMENTED issue: run the repo's tests, build the commit recorded at "
-            "identification (in a temporary git worktree) and the working tree, time the "
-            "benchmark on both in alternating runs, and write the VERIFICATION section and the "
-            "verdict: VERIFIED (faster by more than 5%), MARGINAL (within 5%) or REGRESSION "
-            "(slower by more than 5%, or failing tests). Settings: .perf-identify.toml."
+            "identification (in a temporary git worktree; its build folder is kept in "
+            "${XDG_CACHE_HOME:-~/.cache}/perf-identify/baseline-target/) and the working tree, "
+            "time the benchmark on both in alternating pairs, and write the VERIFICATION section "
+            "with the change, its 95% confidence interval and the verdict: VERIFIED when the "
+            "whole interval is faster than -5%, REGRESSION when it is slower than +5% (or the "
+            "tests fail), MARGINAL otherwise, saying whether more runs could decide. While more "
+            "runs could decide, batches of pairs are added after the first `runs` (10), up to "
+            "`max_runs` (100) pairs or the time budget (120 s of timing). The verdict uses the "
+            "benchmark's CPU time when it is single-threaded, wall time otherwise, and says "
+            "which. Settings: .perf-identify.toml."
         ),
         epilog="exit codes: 0 a verdict was recorded (any verdict), 2 bad arguments or config, "
-        "7 the issue folder is locked, 9 the issue file cannot be verified, 10 the measurement "
-        "could not be made; on any error the issue file is left as it was",
+        "7 another command is working on this issue, 9 the issue file cannot be verified, 10 "
+        "the measurement could not be made; on any error the issue file is left as it was",
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="perf-issues/NAME.txt")
     parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
@@ -42,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--before",
         metavar="REF",
         help="the baseline commit to compare with (default: the one recorded at identification)",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=_budget,
+        metavar="SECONDS",
+        help="seconds of timing after which no more pairs are added while the verdict is "
+        "undecided (default: time_budget in .perf-identify.toml, else 120; 0: only the "
+        "first `runs` pairs)",
     )
     parser.add_argument("--date", type=day, help="the date to write (default: today)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
@@ -52,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _summary(report: VerifyReport) -> dict[str, Any]:
     ver = report.document.verification
     assert ver is not None  # verify always writes the section
+    sampling = report.sampling
+    interval = sampling.interval
     return {
         "file": str(report.issue_path),
         "status": report.document.status.value,
@@ -63,31 +88,47 @@ def _summary(report: VerifyReport) -> dict[str, Any]:
         "before_ms": ver.before_ms,
         "after_ms": ver.after_ms,
         "change_percent": ver.change_percent,
+        "interval_percent": [interval.low_percent, interval.high_percent],
+        "confidence_percent": interval.confidence_percent,
+        "decided": sampling.outcome.decided,
+        "more_runs_could_decide": sampling.outcome.more_pairs_could_decide,
         "meets_expected": ver.meets_expected,
         "expected": ver.expected,
         "actual": ver.actual,
         "timer": report.timer,
-        "measure": report.after.measure,
-        "runs": len(report.after.times_s),
+        "measure": sampling.choice.measure,
+        "measure_reason": sampling.choice.reason,
+        "runs": len(sampling.pairs),
+        "batches": list(sampling.batches),
+        "stopped": sampling.stop.value,
+        "timing_s": round(sampling.elapsed_s, 3),
+        "time_budget_s": sampling.policy.time_budget_s,
         "record": str(report.record_path),
         "baseline_written": None if report.baseline_path is None else str(report.baseline_path),
+        "baseline_build": str(report.baseline_target),
+        "notices": list(report.notices),
     }
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from perf_identify.change_interval import explain
     from perf_identify.progress import ConsoleProgress
     from perf_identify.repo_config import load_config
+    from perf_identify.timing_plan import stop_text
     from perf_identify.verification import VerifyRequest, VerifyShell, verify
 
     repo = args.repo.resolve()
     if not repo.is_dir():
         raise UsageError(f"--repo {args.repo} is not a directory")
     issue_path = args.file.resolve()
+    config = load_config(repo)
+    if args.time_budget is not None:
+        config = config.model_copy(update={"time_budget": args.time_budget})
     request = VerifyRequest(
         repo=repo,
         issue_path=issue_path,
         today=args.date or date.today(),
-        config=load_config(repo),
+        config=config,
         before_ref=args.before,
     )
     progress = ConsoleProgress(stderr, quiet=args.quiet or args.json, verbose=False)
@@ -99,15 +140,22 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.json:
         stdout.write(json.dumps(summary, indent=2) + "\n")
         return 0
+    sampling = report.sampling
+    interval = sampling.interval
     lines = [
         f"{args.file}: {summary['status']} (Verdict: {summary['verdict']})",
         f"  Tests: {'PASS' if summary['tests_passed'] else 'FAIL'} "
         f"(`{summary['tests_command']}`; log {summary['tests_log']})",
         f"  Before: {summary['before_ms']:.1f}ms  (baseline {report.before_commit[:12]})",
         f"  After: {summary['after_ms']:.1f}ms  (working tree)",
-        f"  Change: {summary['change_percent']:+.1f}%  "
-        f"({summary['runs']} alternating runs each, {summary['timer']}, "
-        f"{summary['measure']} time)",
+        f"  Change: {summary['change_percent']:+.1f}%  ({interval.confidence_percent}% "
+        f"interval {interval.range_text()}; {summary['runs']} alternating pairs, "
+        f"{summary['timer']}, {sampling.choice.label})",
+        f"  {explain(interval, sampling.outcome, config.threshold_percent)}",
+        "  "
+        + stop_text(
+            sampling.stop, sampling.policy, pairs=len(sampling.pairs), elapsed_s=sampling.elapsed_s
+        ),
         f"  Meets Expected Impact: {'YES' if summary['meets_expected'] else 'NO'} "
         f"(expected {summary['expected']})",
     ]

@@ -1,0 +1,57 @@
+"""`perf-identify brief FILE`: what a drafter needs for one issue, for an agent to draft from.
+
+It reads only the issue file, its sidecar, the repo's source and, to rebuild the facts
+identification computed, the profile the sidecar names (when it is still there and unchanged);
+it writes nothing. See `briefing.py` for what a brief holds and `issue_inputs.py` for where
+each part comes from. `--json` prints the same as one object.
+
+Failures: a missing or unparsable issue file exits 9; a File not in the repo, or a Function no
+longer in its File, exits 5. A missing or changed profile is not a failure: the brief says which
+facts are missing and is built from the issue file and the source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TextIO
+
+from perf_identify.arguments import Parser
+from perf_identify.errors import UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="perf-identify brief",
+        description=(
+            "Print what a drafter needs for one issue: our facts (share, flat and cum, the call "
+            "path, the leaf breakdown, the callers, the class), the function's numbered source, "
+            "the benchmark program, the rules the API drafter follows, and the JSON shape of a "
+            "draft to submit with `perf-identify draft`. Writes nothing."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", type=Path, help="perf-issues/NAME.txt")
+    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
+    parser.add_argument("--json", action="store_true", help="print the brief as one JSON object")
+    return parser
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from perf_identify.briefing import brief_json, brief_text
+    from perf_identify.issue_inputs import load_issue
+    from perf_identify.prompt_files import load_templates
+
+    repo = args.repo.resolve()
+    if not repo.is_dir():
+        raise UsageError(f"--repo {args.repo} is not a directory")
+    inputs = load_issue(args.file, repo)
+    templates = load_templates()
+    if args.json:
+        from perf_identify.schema import Draft
+
+        data = brief_json(inputs, templates, Draft.model_json_schema())
+        stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        stdout.write(brief_text(inputs, templates))
+    return 0
