@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import Protocol, TextIO, cast
 
 from perf_identify import __version__
-from perf_identify.errors import Interrupted, PerfIdentifyError, internal_error, one_line
+from perf_identify.errors import (
+    Interrupted,
+    PerfIdentifyError,
+    UsageError,
+    internal_error,
+    one_line,
+)
 
 DEFAULT_COMMAND = "perf_identify.commands.identify"
 # name -> (module, one-line summary for --help)
@@ -112,6 +118,7 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
+        _require_working_directory()
         if args and args[0] in COMMANDS:
             command = _command(COMMANDS[args[0]][0])
             return command.run(command.build_parser().parse_args(args[1:]), out, err)
@@ -220,6 +227,18 @@ def _reason(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}"
     except Exception:
         return type(exc).__name__
+
+
+def _require_working_directory() -> None:
+    """Every command resolves paths against the working directory; one deleted under the shell
+    (a `git clean`, a removed build folder) would fail much later, in a less telling place."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise UsageError(
+            "the current directory no longer exists",
+            hint="cd into the VM checkout (or any existing folder) and run the command again",
+        ) from None
 
 
 def main_entry() -> None:

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from perf_identify import processes
 from perf_identify.errors import VerifyError
 
 _GIT_TIMEOUT_S = 120.0
@@ -41,24 +41,18 @@ class HeadState:
     """Up to 20 of the changed tracked paths, relative to the top of the work tree."""
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=_GIT_TIMEOUT_S,
-        check=False,
-    )
+def _git(repo: Path, *args: str) -> processes.Captured:
+    # Through the process layer like every other program: a hung git (a credential prompt, a
+    # hook) is stopped with everything it started when the timeout passes.
+    return processes.capture(["git", *args], cwd=repo, timeout_s=_GIT_TIMEOUT_S)
 
 
 def _must(repo: Path, *args: str) -> str:
     try:
         done = _git(repo, *args)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except (OSError, processes.TimedOut) as exc:
         raise VerifyError(f"git {' '.join(args)} failed in {repo}: {exc}") from None
-    if done.returncode != 0:
+    if done.exit_code != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise VerifyError(f"git {' '.join(args)} failed in {repo}: {last}")
     return done.stdout
@@ -68,7 +62,7 @@ def head_state(repo: Path, exclude: Path | None = None) -> HeadState | None:
     """HEAD and the dirty flag for `repo`, or None outside git (see the module docstring)."""
     try:
         head = _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-        if head.returncode != 0:
+        if head.exit_code != 0:
             return None
         pathspec = ["--", "."]
         if exclude is not None:
@@ -77,9 +71,9 @@ def head_state(repo: Path, exclude: Path | None = None) -> HeadState | None:
                 if rel != ".":
                     pathspec.append(f":(exclude){rel}")
         status = _git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=no", *pathspec)
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, processes.TimedOut):
         return None
-    if status.returncode != 0:
+    if status.exit_code != 0:
         return None
     paths = tuple(_porcelain_paths(status.stdout))
     return HeadState(commit=head.stdout.strip(), dirty=bool(paths), dirty_paths=paths[:20])
@@ -100,9 +94,9 @@ def _porcelain_paths(output: str) -> Iterator[str]:
 def is_work_tree(repo: Path) -> bool:
     try:
         done = _git(repo, "rev-parse", "--is-inside-work-tree")
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, processes.TimedOut):
         return False
-    return done.returncode == 0 and done.stdout.strip() == "true"
+    return done.exit_code == 0 and done.stdout.strip() == "true"
 
 
 def resolve_commit(repo: Path, ref: str) -> str | None:
@@ -111,9 +105,9 @@ def resolve_commit(repo: Path, ref: str) -> str | None:
         return None
     try:
         done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, processes.TimedOut):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    return done.stdout.strip() if done.exit_code == 0 else None
 
 
 def repo_prefix(repo: Path) -> str:
@@ -129,8 +123,8 @@ def temporary_worktree(repo: Path, commit: str, path: Path) -> Iterator[Path]:
     finally:
         try:
             removed = _git(repo, "worktree", "remove", "--force", "--force", str(path))
-            if removed.returncode != 0:
+            if removed.exit_code != 0:
                 shutil.rmtree(path, ignore_errors=True)
             _git(repo, "worktree", "prune")
-        except (OSError, subprocess.TimeoutExpired):
+        except (OSError, processes.TimedOut):
             shutil.rmtree(path, ignore_errors=True)

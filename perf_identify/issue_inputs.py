@@ -38,6 +38,7 @@ from perf_identify.issue_facts import (
 )
 from perf_identify.issue_update import read_document
 from perf_identify.render import IssueDocument
+from perf_identify.repo_files import SOURCE_CAP, read_regular
 from perf_identify.sidecar import IdentificationFacts, issue_sidecar_path, read_sidecar
 
 __all__ = ["IssueInputs", "inside_repo", "load_issue"]
@@ -56,7 +57,8 @@ def _read_text(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        # Regular files under the cap only: a FIFO or a 2 GB file in the repo reads as absent.
+        return read_regular(path, SOURCE_CAP).decode("utf-8", errors="replace")
     except OSError:
         return None
 

@@ -4,6 +4,11 @@ Contract: `read_document(path)` returns the parsed document and the exact bytes 
 a missing, non-UTF-8, unparsable or out-of-shape file (`lifecycle.shape_problems`) is an
 `IssueFileError` (exit 9) that starts with the path and names the line or the problem.
 
+`require_issue_file(path)` is the lifecycle commands' first step, before any lock file or state
+folder is created: `path` must be a regular file (not a link, FIFO or device; at most
+`repo_files.ISSUE_CAP` bytes) named `NAME.txt` with a valid issue name, that reads as an issue
+file (`read_document`); otherwise `IssueFileError` (exit 9) and nothing is created anywhere.
+
 `update_issue(path, change)` holds the issue's `IssueLock` and the folder's `OutputLock` (see
 `issues_dir` for why both, and why only for this moment), reads the file, applies the pure
 `change` (whose `IssueFileError`, an illegal move say, gets the path prefixed), renders the
@@ -20,13 +25,19 @@ from pathlib import Path
 from perf_identify.errors import IssueFileError
 from perf_identify.issues_dir import IssueLock, OutputLock, replace_issue
 from perf_identify.lifecycle import require_shape
-from perf_identify.render import IssueDocument, parse_issue, render_issue
+from perf_identify.render import IssueDocument, is_valid_issue_name, parse_issue, render_issue
+from perf_identify.repo_files import ISSUE_CAP, Refused, read_regular
 
 
 def read_document(path: Path) -> tuple[IssueDocument, bytes]:
     """The document in `path` and its bytes; see the module docstring for the errors."""
     try:
-        original = path.read_bytes()
+        original = read_regular(path, ISSUE_CAP)
+    except Refused as exc:
+        raise IssueFileError(
+            f"{path}: refused: {exc.reason}",
+            hint="pass an issue file itself: perf-issues/NAME.txt, a small regular file",
+        ) from None
     except FileNotFoundError:
         raise IssueFileError(
             f"{path}: no such issue file", hint="list the issues with `perf-identify list`"
@@ -47,6 +58,17 @@ def read_document(path: Path) -> tuple[IssueDocument, bytes]:
     return doc, original
 
 
+def require_issue_file(path: Path) -> tuple[IssueDocument, bytes]:
+    """Check that `path` is an issue file before anything is created; see the module docstring."""
+    if path.suffix != ".txt" or not is_valid_issue_name(path.stem):
+        raise IssueFileError(
+            f"{path} is not an issue file: the name must be NAME.txt, NAME in "
+            "UPPERCASE_WITH_UNDERSCORES (3 to 60 characters)",
+            hint="pass a file from perf-issues/; list them with `perf-identify list`",
+        )
+    return read_document(path)
+
+
 def checked_text(doc: IssueDocument) -> str:
     """`render_issue(doc)`, after checking that it parses back to the same text."""
     text = render_issue(doc)
@@ -59,8 +81,7 @@ def update_issue(
     path: Path, change: Callable[[IssueDocument], IssueDocument]
 ) -> tuple[IssueDocument, IssueDocument]:
     """Apply `change` to the issue at `path`; return (before, after). See the module docstring."""
-    if not path.is_file():
-        read_document(path)  # the error for a missing file, before any lock file is made
+    require_issue_file(path)  # before any lock file or state folder is made
     with IssueLock(path), OutputLock(path.parent):
         before, original = read_document(path)
         try:

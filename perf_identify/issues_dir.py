@@ -30,6 +30,13 @@ Contract:
     Identification never rewrites a file past IDENTIFIED, so it needs no issue's lock.
   - `WaitLock(path)` blocks until it is free: for short critical sections that two verifies of
     different issues may both reach (the repo's baseline JSON, the shared baseline build).
+* `StateLayout(out_dir)` is the one spelling of `out_dir/.perf-identify/` (lock, locks/, logs/,
+  issues/ sidecars, drafts/). Every folder we write below an issues folder goes through
+  `safe_dir`, which refuses a symlinked or non-folder component inside it (`WriteError`): a repo
+  that ships `perf-issues/.perf-identify` (or its `lock`) as a link steers no write out. Lock files
+  open with O_NOFOLLOW and must be regular single-link files; temp files are `mkstemp`'s
+  (O_CREAT | O_EXCL | O_NOFOLLOW); `open_log(path)` opens a log the same way, unlinking (never
+  truncating) whatever was at `path`. Issue files are read through `repo_files.read_regular`.
 * `list_directory(out_dir)` / `format_listing(entries)` reproduce `ls -la` for the user (spec
   step 7) without running `ls`: `.` and `..` included, names sorted bytewise as in the C locale,
   symlinks shown as `name -> target`. Times use ls's `long-iso` style (`2025-01-31 17:55`) so the
@@ -53,14 +60,105 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import BinaryIO, Self
 
 from perf_identify.errors import Interrupted, IssueFileError, WriteError
 from perf_identify.render import IssueDocument, Status, is_valid_issue_name, parse_issue
+from perf_identify.repo_files import ISSUE_CAP, Refused, read_regular
 
-LOCK_DIR = ".perf-identify"
+STATE_DIR = ".perf-identify"
+LOCK_DIR = STATE_DIR  # the old name, kept for callers outside this package's owners
 LOCK_FILE = "lock"
 ISSUE_LOCKS = "locks"
+
+
+BASELINE_LOCK_FILE = "baseline.json.lock"
+
+
+@dataclass(frozen=True, slots=True)
+class StateLayout:
+    """The one place that spells the `.perf-identify` folder of an issues folder.
+
+    `out_dir/.perf-identify/` holds `lock` (the folder's lock), `locks/NAME.lock` (one issue's),
+    `logs/` (make, drafting and verify logs), `issues/NAME.json` (sidecars), `drafts/` (agent
+    drafts), `verify/NAME.json` (a verify's raw times) and `locks/baseline.json.lock`.
+    Paths only: nothing here touches the disk (writes go through `safe_dir`).
+    """
+
+    out_dir: Path
+
+    @classmethod
+    def of_issue(cls, issue_path: Path) -> StateLayout:
+        """The layout of the folder that holds `issue_path` (`perf-issues/NAME.txt`)."""
+        return cls(issue_path.parent)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.out_dir / STATE_DIR
+
+    @property
+    def lock(self) -> Path:
+        return self.state_dir / LOCK_FILE
+
+    def issue_lock(self, name: str) -> Path:
+        return self.state_dir / ISSUE_LOCKS / f"{name}.lock"
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    def sidecar(self, name: str) -> Path:
+        return self.state_dir / "issues" / f"{name}.json"
+
+    @property
+    def drafts(self) -> Path:
+        return self.state_dir / "drafts"
+
+    def verify_record(self, name: str) -> Path:
+        """Raw times and decisions of the last `verify` of issue `name`."""
+        return self.state_dir / "verify" / f"{name}.json"
+
+    @property
+    def baseline_lock(self) -> Path:
+        """The lock of the repo's baseline JSON, beside the issue locks (no issue name has a
+        dot, so it can never be one of theirs)."""
+        return self.state_dir / ISSUE_LOCKS / BASELINE_LOCK_FILE
+
+
+def _confinement_root(path: Path) -> Path:
+    """The issues folder `path` lies in: the parent of its last `.perf-identify` component, or
+    `path` itself when it has none (then nothing below the caller's folder is checked)."""
+    parts = path.parts
+    for index in range(len(parts) - 1, -1, -1):
+        if parts[index] == STATE_DIR:
+            return Path(*parts[:index]) if index else Path()
+    return path
+
+
+def safe_dir(directory: Path) -> Path:
+    """Create `directory` and refuse it when a component below its issues folder (see
+    `_confinement_root`) is a symlink or not a folder: a repo that ships
+    `perf-issues/.perf-identify` as a link must not steer our writes out of it. Returns it.
+
+    The issues folder itself may be a link (a user's choice); only what is inside is checked.
+    `WriteError` names the offending component.
+    """
+    root = _confinement_root(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    current = root
+    for part in directory.relative_to(root).parts:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            current.mkdir()
+        info = os.lstat(current)
+        if not stat.S_ISDIR(info.st_mode):
+            what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
+            raise WriteError(
+                f"refusing to write under {current}: it is {what}",
+                hint=f"remove {current}; perf-identify recreates it as a plain folder",
+            )
+    return directory
+
 
 _NAME_HINT = (
     "issue names are UPPERCASE_WITH_UNDERSCORES, 3 to 60 characters, e.g. STRING_CLONE_IN_LOOP"
@@ -89,10 +187,14 @@ class WriteOutcome(StrEnum):
 def _read_issue(path: Path) -> IssueDocument:
     """Parse one issue file; every failure is an `IssueFileError` that names the path."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular(path, ISSUE_CAP).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IssueFileError(
             f"{path}: not UTF-8 text (byte {exc.start})", hint="restore the file or delete it"
+        ) from None
+    except Refused as exc:
+        raise IssueFileError(
+            f"{path}: refused: {exc.reason}", hint="issue files are small regular files"
         ) from None
     except OSError as exc:
         raise IssueFileError(f"{path}: cannot read: {exc.strerror}") from None
@@ -109,7 +211,9 @@ def scan_issues(out_dir: Path) -> list[ExistingIssue]:
     found: list[ExistingIssue] = []
     paths = sorted(out_dir.glob("*.txt"), key=lambda p: os.fsencode(p.name))
     for path in paths:
-        if path.name.startswith(".") or not path.is_file():
+        # lstat, not is_file: a link or a FIFO named *.txt is listed as broken, never opened
+        # through (is_dir on a symlink would follow it).
+        if path.name.startswith(".") or (path.is_dir() and not path.is_symlink()):
             continue
         try:
             document: IssueDocument | None = _read_issue(path)
@@ -125,7 +229,7 @@ def _existing_outcome(path: Path, data: bytes) -> WriteOutcome | None:
     if not os.path.lexists(path):
         return None
     try:
-        if path.read_bytes() == data:
+        if read_regular(path, ISSUE_CAP) == data:
             return WriteOutcome.UNCHANGED
         document = _read_issue(path)
     except (OSError, IssueFileError):
@@ -174,7 +278,8 @@ def write_file_atomically(target: Path, data: bytes) -> None:
     the recorder's profile.pb and flamegraph.svg all go through here.
     """
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        safe_dir(target.parent)
+        # mkstemp opens O_CREAT | O_EXCL | O_NOFOLLOW: the temp file is always one we created.
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
     except OSError as exc:
         raise WriteError(
@@ -213,7 +318,7 @@ def replace_issue(path: Path, expected: bytes, text: str) -> None:
     write, made under the folder's `OutputLock`. If the bytes changed since the caller read them
     (a hand edit meanwhile), `IssueFileError` and the file is left as it is."""
     try:
-        current = path.read_bytes()
+        current = read_regular(path, ISSUE_CAP)
     except OSError as exc:
         raise IssueFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if current != expected:
@@ -224,11 +329,34 @@ def replace_issue(path: Path, expected: bytes, text: str) -> None:
     write_file_atomically(path, text.encode("utf-8"))
 
 
+def open_log(path: Path, *, what: str = "the log", unbuffered: bool = False) -> BinaryIO:
+    """A fresh log file at `path` for writing, in a `safe_dir`-checked folder.
+
+    Whatever was at `path` (our previous log, or a symlink a repo shipped) is unlinked, which
+    removes a link and never touches its target; the new file is opened O_CREAT | O_EXCL |
+    O_NOFOLLOW, so it is always one we created. OS errors become `WriteError` naming the path.
+    """
+    try:
+        safe_dir(path.parent)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        # Unbuffered when a log must be readable with `tail -f` while a child writes it.
+        return os.fdopen(os.open(path, flags, 0o666), "wb", buffering=0 if unbuffered else -1)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot write {what} {path}: {exc.strerror or exc}",
+            hint=f"check that {path.parent} is a writable folder",
+        ) from exc
+
+
 class _Flock:
     """An exclusive `flock` on `path` for a `with` block (see the module docstring).
 
     The lock file is never deleted: removing it while a second run waits to open it would let two
     runs lock two different files. Our pid is written into it so the message can name the holder.
+    It is opened with O_NOFOLLOW under folders `safe_dir` checked, and must be a regular file with
+    one link: a symlinked (or hard-linked) lock shipped in a repo is refused, never truncated.
     """
 
     wait = False
@@ -244,14 +372,7 @@ class _Flock:
     def __enter__(self) -> Self:
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this lock")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as exc:
-            raise WriteError(
-                f"cannot create lock file {self.path}: {exc.strerror or exc}",
-                hint="check that the output folder is writable, or choose another one",
-            ) from exc
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -263,9 +384,31 @@ class _Flock:
             raise
         self._fd = fd
         with contextlib.suppress(OSError):
+            if os.fstat(fd).st_size > _PID_BYTES:
+                return self  # not a pid file of ours: leave its bytes alone
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return self
+
+    def _open(self) -> int:
+        try:
+            safe_dir(self.path.parent)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except WriteError:
+            raise
+        except OSError as exc:
+            if os.path.islink(self.path):
+                raise _refused_lock(self.path, "a symbolic link") from None
+            raise WriteError(
+                f"cannot create lock file {self.path}: {exc.strerror or exc}",
+                hint="check that the output folder is writable, or choose another one",
+            ) from exc
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            what = "not a regular file" if not stat.S_ISREG(info.st_mode) else "hard-linked"
+            raise _refused_lock(self.path, what)
+        return fd
 
     def __exit__(
         self,
@@ -286,7 +429,7 @@ class OutputLock(_Flock):
     run holds it."""
 
     def __init__(self, out_dir: Path) -> None:
-        super().__init__(out_dir / LOCK_DIR / LOCK_FILE)
+        super().__init__(StateLayout(out_dir).lock)
         self.out_dir = out_dir
 
     def busy(self, holder: str) -> WriteError:
@@ -302,7 +445,7 @@ class IssueLockedError(WriteError):
 
 def issue_lock_path(issue_path: Path) -> Path:
     """`perf-issues/.perf-identify/locks/NAME.lock` for `perf-issues/NAME.txt`."""
-    return issue_path.parent / LOCK_DIR / ISSUE_LOCKS / f"{issue_path.stem}.lock"
+    return StateLayout.of_issue(issue_path).issue_lock(issue_path.stem)
 
 
 class IssueLock(_Flock):
@@ -351,9 +494,19 @@ class _Waiting(WriteError):
         self.holder = holder
 
 
+_PID_BYTES = 32  # a lock file holds our pid and a newline, nothing longer
+
+
+def _refused_lock(path: Path, what: str) -> WriteError:
+    return WriteError(
+        f"refusing lock file {path}: it is {what}",
+        hint=f"remove {path}; perf-identify recreates it as a plain file",
+    )
+
+
 def _read_pid(fd: int) -> str:
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = os.pread(fd, _PID_BYTES, 0).decode("ascii", "replace").strip()
     except OSError:
         return ""
     return f" (pid {text})" if text.isdigit() else ""

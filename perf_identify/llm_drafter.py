@@ -37,9 +37,10 @@ from anthropic.types import MessageParam, TextBlockParam
 from perf_identify import prompting
 from perf_identify.draft_cache import DraftCache
 from perf_identify.drafting import BUDGET_REASON, DraftingSummary, DraftResult, OfflineDrafter
-from perf_identify.errors import DraftError
+from perf_identify.errors import DraftError, WriteError
 from perf_identify.facts import HotspotFacts
 from perf_identify.grounding import draft_problems
+from perf_identify.issues_dir import open_log
 from perf_identify.model_config import LlmSettings, estimate_cost
 from perf_identify.prompt_files import load_templates
 from perf_identify.prompting import PromptTemplates
@@ -405,7 +406,9 @@ class LlmDrafter:
         if key:
             text = text.replace(key, "[redacted]")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            with open_log(path, what="the drafting log") as log:
+                log.write(text.encode("utf-8"))
+        except WriteError as exc:
+            self.notice(f"could not write the drafting log: {exc.message}")
         except OSError as exc:
             self.notice(f"could not write the drafting log {path}: {exc.strerror or exc}")

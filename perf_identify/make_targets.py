@@ -11,7 +11,8 @@ Contract:
   with stdin closed and in its own session, so that a timeout or Ctrl-C can kill the make, its
   recipe shells and everything they started, and nothing is left running afterwards. stdout and
   stderr are read concurrently, timestamped per line, streamed to `on_line` and written raw and
-  interleaved to a log file that is kept. `status(step, elapsed_s)` is called about every 0.5 s.
+  interleaved to a log file that is kept (starting, streaming and stopping are `processes.run`'s;
+  this module only words make's failures). `status(step, elapsed_s)` is called about every 0.5 s.
   Failures raise `MakeError` (non-zero exit, missing Makefile or target, missing make binary,
   timeout) or `Interrupted` (Ctrl-C); the hint always names the log when there is one.
 * `parse_runtime` (pure) reads the runtime of the timed run out of `make analyze`'s stdout.
@@ -25,21 +26,19 @@ This module never prints; everything the user sees goes through the callbacks.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import re
 import shlex
 import signal
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
+from perf_identify import processes
 from perf_identify.errors import Interrupted, MakeError, UsageError, WriteError
+from perf_identify.issues_dir import open_log
 
 __all__ = [
     "MakeOutcome",
@@ -158,10 +157,6 @@ def validate_file_argument(repo: Path, file_arg: str) -> str:
 _MAKEFILE_NAMES: Final = ("GNUmakefile", "makefile", "Makefile")
 _TARGET_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _STATUS_INTERVAL_S: Final = 0.5
-_POLL_SLICE_S: Final = 0.1
-_TERM_GRACE_S: Final = 5.0
-_KILL_WAIT_S: Final = 2.0
-_PIPE_DRAIN_S: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,85 +171,6 @@ class TargetRun:
     started_at: float
     elapsed_s: float
     line_times: tuple[tuple[float, str], ...]
-
-
-_Chunk = tuple[str, float, bytes | None]  # (stream name, monotonic time, line or None at EOF)
-
-
-def _pump(name: str, pipe: IO[bytes], sink: queue.Queue[_Chunk]) -> None:
-    """Reader thread: forward each line of `pipe` with the time it arrived, then an EOF marker."""
-    try:
-        for line in iter(pipe.readline, b""):
-            sink.put((name, time.monotonic(), line))
-    except (OSError, ValueError):  # our end was closed while a stray process kept writing
-        pass
-    finally:
-        sink.put((name, time.monotonic(), None))
-
-
-def _proc_group_members_alive(pgid: int) -> bool | None:
-    """Whether a non-zombie process in group `pgid` exists, from /proc; None without /proc."""
-    proc_root = Path("/proc")
-    if not (proc_root / "self" / "stat").exists():
-        return None
-    for entry in proc_root.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may itself contain spaces or parentheses.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) < 3:
-            continue
-        state, pgrp = fields[0], fields[2]
-        # Zombies count as gone: whoever inherited an orphan may be slow to reap it.
-        if pgrp == str(pgid) and state not in ("Z", "X"):
-            return True
-    return False
-
-
-def _group_alive(pgid: int) -> bool:
-    from_proc = _proc_group_members_alive(pgid)
-    if from_proc is not None:
-        return from_proc
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # the group exists, even if we may not signal all of it
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _terminate_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the child's whole process group, SIGKILL it after a grace period, reap make.
-
-    The group id is the make's pid (start_new_session), and stays valid while any member lives,
-    so signalling it after make itself has exited still reaches orphaned grandchildren.
-    """
-    pgid = proc.pid
-    try:
-        _signal_group(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + _TERM_GRACE_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None and not _group_alive(pgid):
-                return
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        # A second Ctrl-C while waiting for a polite exit: skip straight to SIGKILL.
-        pass
-    _signal_group(pgid, signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + _KILL_WAIT_S
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def _find_makefile(repo: Path) -> Path | None:
@@ -313,29 +229,10 @@ def _no_rule_for_target(stderr_lines: Sequence[str], target: str) -> bool:
     return any(pattern.search(line) for line in stderr_lines)
 
 
-class _Interrupted(Exception):
-    """Internal: KeyboardInterrupt arrived while make ran; the group is already stopped."""
-
-
-class _TimedOut(Exception):
-    """Internal: the timeout passed while make ran; the group is already stopped."""
-
-
 class _MakeSession:
-    """One running make: its process group, its pipes, its log and what it printed so far."""
+    """What one running make printed so far; `processes.run` feeds it line by line."""
 
-    def __init__(
-        self,
-        proc: subprocess.Popen[bytes],
-        log: IO[bytes],
-        start: float,
-        target: str,
-        on_line: Callable[[str], None] | None,
-    ) -> None:
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        self.proc = proc
-        self.log = log
+    def __init__(self, start: float, target: str, on_line: Callable[[str], None] | None) -> None:
         self.start = start
         self.target = target
         self.on_line = on_line
@@ -343,28 +240,8 @@ class _MakeSession:
         self.line_times: list[tuple[float, str]] = []
         self.stderr_lines: list[str] = []
         self.section = ""
-        self.chunks: queue.Queue[_Chunk] = queue.Queue()
-        self.open_streams = 2
-        self.readers: list[tuple[threading.Thread, IO[bytes]]] = []
-        for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
-            reader = threading.Thread(target=_pump, args=(name, pipe, self.chunks), daemon=True)
-            reader.start()
-            self.readers.append((reader, pipe))
 
-    def close_pipes(self) -> None:
-        """Close our ends of the pipes once their reader threads are done with them."""
-        for reader, pipe in self.readers:
-            reader.join(timeout=_PIPE_DRAIN_S)
-            # A reader still blocked means a process outside our session holds the pipe; closing
-            # it under the thread could crash the read, so that one is left to the daemon thread.
-            if not reader.is_alive():
-                pipe.close()
-
-    def _handle(self, name: str, at: float, raw: bytes | None) -> None:
-        if raw is None:
-            self.open_streams -= 1
-            return
-        self.log.write(raw)
+    def handle(self, name: str, at: float, raw: bytes) -> None:
         text = _decode(raw)
         line = _without_newline(text)
         if name == "stdout":
@@ -378,121 +255,39 @@ class _MakeSession:
         if self.on_line is not None:
             self.on_line(line)
 
-    def _take(self, wait: float) -> None:
-        """Handle the next chunk (waiting up to `wait` s), then whatever else is queued."""
-        try:
-            self._handle(*self.chunks.get(timeout=wait))
-        except queue.Empty:
-            return
-        while True:
-            try:
-                chunk = self.chunks.get_nowait()
-            except queue.Empty:
-                return
-            self._handle(*chunk)
-
     def step_name(self) -> str:
         return f"make {self.target}: {self.section}" if self.section else f"make {self.target}"
 
-    def wait(self, deadline: float | None, status: Callable[[str, float], None] | None) -> int:
-        """Stream output until make has exited and its pipes are closed; return the exit code.
 
-        Raises `_TimedOut` / `_Interrupted` after stopping the process group. Whatever else
-        escapes (a callback raising, say) also stops the group first.
-        """
-        finished = False
-        try:
-            self._pump_until_exit(deadline, status)
-            finished = True
-        except KeyboardInterrupt as exc:
-            self.log.write(b"\n# interrupted; killing the process group\n")
-            _terminate_group(self.proc)
-            finished = True
-            raise _Interrupted from exc
-        finally:
-            if not finished:
-                _terminate_group(self.proc)
-            # Orphans that did not hold the pipes are still this run's processes.
-            if _group_alive(self.proc.pid):
-                _terminate_group(self.proc)
-            self.close_pipes()
-        return self.proc.wait()
-
-    def _pump_until_exit(
-        self, deadline: float | None, status: Callable[[str, float], None] | None
-    ) -> None:
-        next_status = self.start
-        exited_at: float | None = None
-        while True:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline and self.proc.poll() is None:
-                self.log.write(b"\n# timed out; killing the process group\n")
-                _terminate_group(self.proc)
-                raise _TimedOut
-            if status is not None and now >= next_status:
-                status(self.step_name(), now - self.start)
-                next_status = max(next_status + _STATUS_INTERVAL_S, now)
-
-            wait = _POLL_SLICE_S
-            if deadline is not None:
-                wait = min(wait, max(deadline - now, 0.0))
-            if status is not None:
-                wait = min(wait, max(next_status - now, 0.0))
-            self._take(wait)
-
-            if self.proc.poll() is None:
-                continue
-            if self.open_streams == 0:
-                return
-            # make has exited but someone still holds its pipes: a backgrounded recipe child.
-            # It belongs to this run's session, so it goes too; then the readers get EOF.
-            if exited_at is None:
-                exited_at = time.monotonic()
-                if _group_alive(self.proc.pid):
-                    _terminate_group(self.proc)
-            elif time.monotonic() - exited_at > _PIPE_DRAIN_S:
-                return  # only a grandchild that left the session can keep the pipes open
-
-
-def _start_make(argv: tuple[str, ...], repo: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
-    make = argv[0]
-    try:
-        return subprocess.Popen(
-            list(argv),
-            cwd=repo,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            # Own session and process group: a terminal Ctrl-C does not reach it by itself, and
-            # one killpg reaches make, its recipe shells and everything they spawned.
-            start_new_session=True,
-        )
-    except FileNotFoundError as exc:
-        log.write(f"# {make!r} not found\n".encode())
-        raise MakeError(
-            f"cannot run make: {make!r} was not found",
-            "install GNU make (for example `apt-get install make`) or put it on PATH",
-        ) from exc
-    except PermissionError as exc:
+def _start_failure(make: str, exc: OSError, log: IO[bytes]) -> MakeError:
+    if isinstance(exc, PermissionError):
         log.write(f"# {make!r} is not executable\n".encode())
-        raise MakeError(
+        return MakeError(
             f"cannot run make: {make!r} is not executable",
             "install GNU make (for example `apt-get install make`) or fix its permissions",
-        ) from exc
+        )
+    if isinstance(exc, FileNotFoundError):
+        log.write(f"# {make!r} not found\n".encode())
+        return MakeError(
+            f"cannot run make: {make!r} was not found",
+            "install GNU make (for example `apt-get install make`) or put it on PATH",
+        )
+    log.write(f"# cannot start {make!r}: {exc.strerror or exc}\n".encode())
+    return MakeError(
+        f"cannot run make: {exc.strerror or exc}",
+        "install GNU make (for example `apt-get install make`) or put it on PATH",
+    )
 
 
 def _open_log(log_dir: Path, target: str) -> tuple[IO[bytes], Path]:
     log_path = log_dir / f"make-{target}.log"
+    # Unbuffered binary: the log must be readable with `tail -f` while make runs, and keeps the
+    # child's bytes exactly (ANSI escapes, invalid UTF-8 and all). `open_log` never follows a
+    # link a repo shipped in its place.
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        # Unbuffered binary: the log must be readable with `tail -f` while make runs, and keeps
-        # the child's bytes exactly (ANSI escapes, invalid UTF-8 and all).
-        return open(log_path, "wb", buffering=0), log_path
-    except OSError as exc:
-        raise WriteError(
-            f"cannot write the make log {log_path}: {exc.strerror or exc}",
-            "choose a writable output folder",
-        ) from exc
+        return open_log(log_path, what="the make log", unbuffered=True), log_path
+    except WriteError as exc:
+        raise WriteError(exc.message, "choose a writable output folder") from exc
 
 
 def _failure(
@@ -562,25 +357,35 @@ def run_target(
         log.write(f"$ {shown}\n# cwd: {repo}\n".encode())
         started_at = time.time()
         start = time.monotonic()
-        proc = _start_make(argv, repo, log)
+        session = _MakeSession(start, target, on_line)
+
+        def on_status(elapsed: float) -> None:
+            if status is not None:
+                status(session.step_name(), elapsed)
+
         try:
-            session = _MakeSession(proc, log, start, target, on_line)
-        except BaseException:
-            _terminate_group(proc)
-            raise
-        deadline = None if timeout_s is None else start + timeout_s
-        try:
-            exit_code = session.wait(deadline, status)
-        except _TimedOut:
+            done = processes.run(
+                argv,
+                cwd=repo,
+                log=log,
+                timeout_s=timeout_s,
+                on_line=session.handle,
+                on_status=None if status is None else on_status,
+                status_interval_s=_STATUS_INTERVAL_S,
+            )
+        except OSError as exc:
+            raise _start_failure(make, exc, log) from exc
+        except processes.TimedOut:
             raise MakeError(
                 f"make {target} timed out after {timeout_s:g} s",
                 f"full log: {log_path}; the make process group was stopped",
             ) from None
-        except _Interrupted:
+        except Interrupted:
             raise Interrupted(
                 f"interrupted while {shown} was running",
                 f"the make process group was stopped; partial log: {log_path}",
             ) from None
+        exit_code = done.exit_code
         elapsed_s = time.monotonic() - start
         log.write(f"\n# exit code {exit_code} after {elapsed_s:.1f} s\n".encode())
 

@@ -32,7 +32,13 @@ from perf_identify.facts import (
     issue_document,
 )
 from perf_identify.fix_sites import merge_fix_sites
-from perf_identify.issues_dir import OutputLock, WriteOutcome, scan_issues, write_issue
+from perf_identify.issues_dir import (
+    OutputLock,
+    StateLayout,
+    WriteOutcome,
+    scan_issues,
+    write_issue,
+)
 from perf_identify.make_targets import (
     MakeOutcome,
     RuntimeFigure,
@@ -48,8 +54,9 @@ from perf_identify.naming import (
     adopt_suggested_names,
     assign_names,
 )
-from perf_identify.pprof import Profile, decode_profile
+from perf_identify.pprof import Profile, decode_profile, runtime_ms_from_duration
 from perf_identify.render import Status, render_issue
+from perf_identify.repo_files import SOURCE_CAP, Refused, read_in_repo
 from perf_identify.sample_counts import (
     MIN_ISSUE_SAMPLES,
     MORE_SAMPLES_HINT,
@@ -62,8 +69,6 @@ from perf_identify.staleness import StaleIssue, stale_issues
 
 if TYPE_CHECKING:
     from perf_identify.sidecar import Recorder
-
-STATE_DIR = ".perf-identify"
 
 
 class Progress(Protocol):
@@ -99,7 +104,7 @@ class IdentifyRequest:
 
     @property
     def log_dir(self) -> Path:
-        return self.out_dir / STATE_DIR / "logs"
+        return StateLayout(self.out_dir).logs
 
 
 REPEAT_LIMIT_MS = 10_000
@@ -325,8 +330,13 @@ def _resolve(  # noqa: PLR0917 - the stage's inputs, each from an earlier step o
             f"(fewer than {MIN_ISSUE_SAMPLES})"
         )
     for hotspot in enough:
-        text = _read_source(repo, hotspot, shell)
-        result = hotspot_facts(hotspot, text, context, folder=folder)
+        read = _read_source(repo, hotspot, shell)
+        text = None if isinstance(read, SourceProblem) else read
+        result = (
+            read
+            if isinstance(read, SourceProblem)
+            else hotspot_facts(hotspot, text, context, folder=folder)
+        )
         if isinstance(result, SourceProblem):
             unresolved.append(result)
             shell.progress.notice(f"no issue file for #{hotspot.rank}: {result.reason}")
@@ -365,7 +375,7 @@ def _runtime(
         return _repeat(request, make_outcome.runtime, shell)
     if make_outcome is not None:
         progress.notice("make analyze printed no TIMING section; Runtime is the profile's duration")
-    return RuntimeFigure(round(profile.duration_nanos / 1_000_000), "profile")
+    return RuntimeFigure(runtime_ms_from_duration(profile), "profile")
 
 
 def _repeat(request: IdentifyRequest, first: RuntimeFigure, shell: Shell) -> RuntimeFigure:
@@ -418,13 +428,18 @@ def _require_hotspots(ranking: Ranking, request: IdentifyRequest, path: Path) ->
     )
 
 
-def _read_source(repo: Path, hotspot: Hotspot, shell: Shell) -> str | None:
+def _read_source(repo: Path, hotspot: Hotspot, shell: Shell) -> str | SourceProblem | None:
+    """The hotspot's source text; None when it is absent, a `SourceProblem` naming the reason
+    when `repo_files` refuses it (a link out of the repo, a FIFO, a file over the cap)."""
     if not hotspot.source_exists or not hotspot.file:
         return None
     try:
-        return (repo / hotspot.file).read_text(encoding="utf-8", errors="replace")
+        data = read_in_repo(repo, hotspot.file, SOURCE_CAP)
+    except Refused as exc:
+        return SourceProblem(hotspot, f"source file {hotspot.file} refused: {exc.reason}")
     except OSError:
         return None
+    return data.decode("utf-8", errors="replace")
 
 
 def _folder_names(out_dir: Path) -> FolderNames:

@@ -7,6 +7,13 @@ the ranking stage could trip over later is rejected here with a `ProfileError` t
 file, the message and the field: a dangling id, a string index outside the table, no sample
 types, no samples, a sample whose value count does not match the sample types, all-zero values.
 
+The profile must measure CPU time: the value index's sample type must be time (`cpu/nanoseconds`,
+`wall/nanoseconds`, any type in a unit of time) or a sample count (`samples/count`). A heap or
+lock profile (`alloc_space/bytes`, `contentions/count`) is refused with a message naming what it
+measures, and so are negative sample values and a negative `duration_nanos`: ranking either as
+CPU time would print shares of nothing. A zero duration is legal in pprof (the run's length is
+simply not stated); `runtime_ms_from_duration` refuses to turn it into a Runtime.
+
 The value index follows pprof: `default_sample_type` when set, else the last sample type (for
 pprof-rs profiles, `cpu/nanoseconds`).
 
@@ -35,6 +42,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 # A profile of a long run is a few MiB; a file that inflates past this is hostile or broken.
 DEFAULT_MAX_INFLATED_BYTES = 1 << 30
 MAX_SAMPLE_VALUE = 1 << 53
+# The units pprof writers use for time; `samples/count` is the other CPU measure accepted.
+TIME_UNITS = frozenset({"nanoseconds", "microseconds", "milliseconds", "seconds"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +227,12 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
             hint="the file is not a CPU profile written by pprof-rs or perf-identify record",
         )
     value_index = _value_index(message, sample_types, strings)
+    _require_cpu_measure(sample_types, value_index, source)
+    if message.duration_nanos < 0:
+        raise ProfileError(
+            f"{source}: duration_nanos is {message.duration_nanos}, a negative duration",
+            hint="the profile is corrupt; re-record it",
+        )
 
     functions: dict[int, Function] = {}
     for i, fn in enumerate(message.function):
@@ -331,6 +346,14 @@ def _sample_arrays(
             "beyond any plausible measurement",
             hint="the profile is corrupt; re-record it",
         )
+    negative = np.flatnonzero(values < 0)
+    if negative.size:
+        first = int(negative[0])
+        raise ProfileError(
+            f"{source}: sample {first} has value {int(values[first])}; "
+            "a CPU profile's values are never negative",
+            hint="the profile is corrupt or not a CPU profile; re-record it",
+        )
     known = np.fromiter(location_ids, dtype=np.uint64)
     dangling = np.flatnonzero(~np.isin(stack_ids, known))
     if dangling.size:
@@ -342,6 +365,43 @@ def _sample_arrays(
             hint="the profile is inconsistent; re-record it",
         )
     return stack_ids, offsets, values
+
+
+def is_cpu_measure(value_type: ValueType) -> bool:
+    """Whether values of this type are CPU time: a unit of time, or `samples/count`."""
+    return value_type.unit in TIME_UNITS or (
+        value_type.type == "samples" and value_type.unit == "count"
+    )
+
+
+def _require_cpu_measure(
+    sample_types: tuple[ValueType, ...], value_index: int, source: str
+) -> None:
+    chosen = sample_types[value_index]
+    if is_cpu_measure(chosen):
+        return
+    listed = ", ".join(str(t) for t in sample_types)
+    raise ProfileError(
+        f"{source} measures {chosen} (sample types: {listed}), not CPU time",
+        hint="rank a CPU profile: cpu/nanoseconds or samples/count, as make profile writes",
+    )
+
+
+def runtime_ms_from_duration(profile: Profile) -> int:
+    """The Runtime in ms taken from the profile's `duration_nanos`, which must state one.
+
+    A zero duration (or one under half a millisecond) would print `Runtime: 0ms` and be
+    written into every issue file as a fact; no Runtime is better than a false one, so it is
+    a `ProfileError` whose hint asks for `--runtime-ms`.
+    """
+    milliseconds = round(profile.duration_nanos / 1_000_000)
+    if milliseconds <= 0:
+        raise ProfileError(
+            f"{profile.source} states no duration (duration_nanos is {profile.duration_nanos}), "
+            "so the Runtime is unknown",
+            hint="pass --runtime-ms with the benchmark's wall time, or let make analyze time it",
+        )
+    return milliseconds
 
 
 def _value_index(

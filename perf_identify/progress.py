@@ -1,8 +1,14 @@
-"""Progress on stderr: a live status line on a terminal, plain lines in a pipe or a log."""
+"""Progress on stderr: a live status line on a terminal, plain lines in a pipe or a log.
+
+Every line passes through `display_text.visible`: notices quote function names, paths and make
+output, and a control character in them must not act on the terminal.
+"""
 
 from __future__ import annotations
 
 from typing import TextIO
+
+from perf_identify.display_text import visible
 
 
 class ConsoleProgress:
@@ -26,7 +32,7 @@ class ConsoleProgress:
 
     def _line(self, text: str) -> None:
         self._clear()
-        self._stream.write(text + "\n")
+        self._stream.write(visible(text) + "\n")
         self._stream.flush()
 
     def step(self, text: str) -> None:
@@ -36,7 +42,7 @@ class ConsoleProgress:
     def status(self, text: str, elapsed_s: float) -> None:
         if self._quiet:
             return
-        line = f"  {text} ... {elapsed_s:.0f}s"
+        line = visible(f"  {text} ... {elapsed_s:.0f}s")
         if self._tty:
             self._stream.write("\r\x1b[2K" + line)
             self._status_shown = True

@@ -39,6 +39,7 @@ The stages, in order:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shlex
@@ -52,6 +53,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perf_identify import processes
 from perf_identify.errors import Interrupted, RecordError
 from perf_identify.flamegraph import render_flamegraph
 from perf_identify.issues_dir import write_file_atomically
@@ -179,7 +181,9 @@ def record(
                 notice=notice,
                 perf_path=perf_path,
             )
-    except KeyboardInterrupt:
+    # The process layer already turned a Ctrl-C during its helpers into `Interrupted`; the
+    # user hears one message for both.
+    except (KeyboardInterrupt, Interrupted):
         raise Interrupted(
             "interrupted: perf was stopped and nothing was written",
             hint="run it again and let the command finish",
@@ -289,18 +293,16 @@ def _probe_perf(perf_path: str, options: Sequence[str], tmp: Path, command: Sequ
         return ""
     args = [perf_path, *options, "-o", str(tmp / "probe.data"), "--", true]
     try:
-        probe = subprocess.run(
-            args, capture_output=True, text=True, errors="replace", timeout=120, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
+        probe = processes.capture(args, cwd=None, timeout_s=120)
+    except (OSError, processes.TimedOut) as error:
         raise RecordError(
             f"cannot run {perf_path}: {error}", hint="install it: apt-get install linux-perf"
         ) from None
     finally:
         (tmp / "probe.data").unlink(missing_ok=True)
-    if probe.returncode != 0:
+    if probe.exit_code != 0:
         raise perf_failure(
-            probe.stderr, probe.returncode, paranoid=_read_paranoid(), command=command
+            probe.stderr, probe.exit_code, paranoid=_read_paranoid(), command=command
         )
     return probe.stderr
 
@@ -333,14 +335,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def _perf_has_zstd(perf_path: str) -> bool:
     try:
-        result = subprocess.run(
-            [perf_path, "version", "--build-options"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
+        result = processes.capture(
+            [perf_path, "version", "--build-options"], cwd=None, timeout_s=30
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, processes.TimedOut):
         return False
     return re.search(r"zstd:\s*\[\s*on\s*\]", result.stdout) is not None
 
@@ -406,25 +404,28 @@ def _run_perf_script(
 ) -> PerfScript:
     args = [perf_path, "script", "-i", str(perf_data), *PERF_SCRIPT_ARGS]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=log, text=True, errors="replace"
-        )
+        try:
+            process = processes.start(args, cwd=None, stderr=log)
+        except OSError as error:
+            raise RecordError(
+                f"cannot run {perf_path}: {error.strerror or error}",
+                hint="install it: apt-get install linux-perf",
+            ) from None
         assert process.stdout is not None
         try:
-            with process.stdout:
-                script = parse_perf_script(process.stdout)
+            with io.TextIOWrapper(process.stdout, errors="replace") as stdout:
+                script = parse_perf_script(stdout)
         except PerfScriptParseError as error:
-            process.kill()
-            process.wait()
+            processes.stop_group(process)
             raise RecordError(
                 f"cannot read perf script output: {error}",
                 hint="this perf version prints something unexpected; please report it",
             ) from None
         except BaseException:
-            process.kill()
-            process.wait()
+            processes.stop_group(process)
             raise
         exit_code = process.wait()
+        processes.stop_leftovers(process)
     messages = log_path.read_text(errors="replace")
     if exit_code != 0:
         first = next((line for line in messages.splitlines() if line.strip()), "")
@@ -623,17 +624,15 @@ def display_names(symbols: Iterable[str]) -> dict[str, str]:
     demangled = dict(zip(unique, unique, strict=True))
     cxxfilt = shutil.which("c++filt")
     if unique and cxxfilt is not None:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            result = subprocess.run(
+        with contextlib.suppress(OSError, processes.TimedOut):
+            result = processes.capture(
                 [cxxfilt, "-i"],
-                input="\n".join(unique) + "\n",
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=300,
+                cwd=None,
+                timeout_s=300,
+                input=("\n".join(unique) + "\n").encode("utf-8", errors="surrogateescape"),
             )
             names = result.stdout.splitlines()
-            if len(names) == len(unique):
+            if result.exit_code == 0 and len(names) == len(unique):
                 demangled = dict(zip(unique, names, strict=True))
     return {raw: function_name(_SYMBOL_VERSION.sub("", name)) for raw, name in demangled.items()}
 
@@ -645,16 +644,18 @@ def _addr2line_tool() -> str | None:
 def run_addr2line(
     tool: str, dso: str, addresses: Sequence[int]
 ) -> dict[int, tuple[SourceLine, ...]]:
-    """Resolve all `addresses` of `dso` with one addr2line process (addresses on stdin)."""
-    result = subprocess.run(
+    """Resolve all `addresses` of `dso` with one addr2line process (addresses on stdin).
+
+    Raises `OSError` (cannot start), `processes.TimedOut`, or `ValueError` (non-zero exit)."""
+    result = processes.capture(
         [tool, "-e", dso, "-f", "-i", "-C", "-a"],
-        input="".join(f"{address:#x}\n" for address in addresses),
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=True,
-        timeout=600,
+        cwd=None,
+        timeout_s=600,
+        input="".join(f"{address:#x}\n" for address in addresses).encode(),
     )
+    if result.exit_code != 0:
+        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise ValueError(f"exit code {result.exit_code}: {last}")
     return parse_addr2line(result.stdout)
 
 
@@ -713,7 +714,7 @@ def resolve_stacks(
         addresses = sorted(by_dso[dso])
         try:
             resolved = run_addr2line(tool, dso, addresses) if tool else {}
-        except (OSError, subprocess.SubprocessError, ValueError) as error:
+        except (OSError, processes.TimedOut, ValueError) as error:
             notice(f"addr2line failed on {dso} ({error}); using perf's symbols there")
             continue
         for address in addresses:

@@ -22,6 +22,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from perf_identify.attribution import Hotspot
+from perf_identify.display_text import visible
 from perf_identify.drafting import DraftingSummary, drafted_by_label, prose_kind
 from perf_identify.issues_dir import WriteOutcome
 from perf_identify.make_targets import RuntimeFigure
@@ -86,9 +87,11 @@ def thin_profile_lines(report: IdentifyReport) -> list[str]:
 
 def hotspot_table(report: IdentifyReport) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(
-        title=f"Hotspots in {report.file_arg} (flat, cum: {_measured(report)})",
+        # Text, never a markup string: names and paths from outside may hold `[link=…]`.
+        title=Text(visible(f"Hotspots in {report.file_arg} (flat, cum: {_measured(report)})")),
         title_justify="left",
         expand=False,
     )
@@ -122,7 +125,7 @@ def hotspot_table(report: IdentifyReport) -> Table:
             if hotspot.symbol in thin:
                 issue = f"none: {thin[hotspot.symbol]} samples (< {MIN_ISSUE_SAMPLES})"
         leaf = hotspot.leaves[0] if hotspot.leaves else None
-        table.add_row(
+        cells = (
             str(hotspot.rank),
             f"{hotspot.share_percent:.1f}%",
             _samples(report, hotspot.value),
@@ -134,6 +137,7 @@ def hotspot_table(report: IdentifyReport) -> Table:
             issue,
             prose,
         )
+        table.add_row(*(Text(visible(cell)) for cell in cells))
     return table
 
 
@@ -209,17 +213,18 @@ def print_report(report: IdentifyReport, console: Console, listing: str | None) 
     console.print(hotspot_table(report))
     if report.sampling is not None:
         for line in sampling_lines(report.sampling):
-            console.print(line, highlight=False)
+            _say(console, line)
     for line in thin_profile_lines(report):
-        console.print(line, highlight=False)
+        _say(console, line)
     for problem in report.unresolved:
-        console.print(f"#{problem.hotspot.rank}: no issue file: {problem.reason}", highlight=False)
+        _say(console, f"#{problem.hotspot.rank}: no issue file: {problem.reason}")
     for issue in report.stale:
-        console.print(stale_line(issue, report.request.today), highlight=False)
+        _say(console, stale_line(issue, report.request.today))
     if report.stale:
-        console.print(stale_hint(report), highlight=False)
+        _say(console, stale_hint(report))
     runtime = report.runtime
-    console.print(
+    _say(
+        console,
         f"Runtime: {runtime.milliseconds}ms ({runtime_origin(runtime)}); "
         f"profile: {report.profile_path} ({report.ranking.kind.value}); "
         f"drafter: {report.drafting.drafter}"
@@ -228,28 +233,33 @@ def print_report(report: IdentifyReport, console: Console, listing: str | None) 
             if report.drafting.fallbacks or report.drafting.retries
             else ""
         ),
-        highlight=False,
     )
     if report.drafting.drafter != "offline":
-        console.print(drafting_line(report.drafting), highlight=False)
+        _say(console, drafting_line(report.drafting))
     for row in report.rows:
         if row.fallback_reason:
-            console.print(
-                f"#{row.facts.rank}: offline fallback: {row.fallback_reason}", highlight=False
-            )
+            _say(console, f"#{row.facts.rank}: offline fallback: {row.fallback_reason}")
     if listing is not None:
         from rich.text import Text
 
-        console.print(Text(f"$ ls -la {report.request.out_dir}", style="dim"))
-        console.print(Text(listing.rstrip("\n")), highlight=False)
+        console.print(Text(visible(f"$ ls -la {report.request.out_dir}"), style="dim"))
+        _say(console, listing.rstrip("\n"))
     if report.rows:
         first = report.rows[0]
-        console.print(
+        _say(
+            console,
             # Two lines: one would wrap mid-sentence at a pipe's 132 columns.
             f"Next: /perf-implement {_display_path(report, first.path)} to implement a fix,\n"
             f"      then /perf-verify {_display_path(report, first.path)} to measure it.",
-            highlight=False,
         )
+
+
+def _say(console: Console, line: str) -> None:
+    """Print one line (or two) as plain text: never parsed as rich markup, never highlighted,
+    and with control and bidirectional characters from outside escaped (`display_text`)."""
+    from rich.text import Text
+
+    console.print(Text(visible(line)), highlight=False)
 
 
 def drafting_line(drafting: DraftingSummary) -> str:
@@ -297,6 +307,10 @@ def _runtime_source(source: str) -> str:
     }.get(source, source)
 
 
+def _opt(text: str | None) -> str | None:
+    return None if text is None else visible(text)
+
+
 def _hotspot_json(report: IdentifyReport, hotspot: Hotspot) -> dict[str, Any]:
     def ms(value: int) -> float:
         return (
@@ -307,8 +321,8 @@ def _hotspot_json(report: IdentifyReport, hotspot: Hotspot) -> dict[str, Any]:
 
     return {
         "rank": hotspot.rank,
-        "symbol": hotspot.symbol,
-        "file": hotspot.file,
+        "symbol": visible(hotspot.symbol),
+        "file": _opt(hotspot.file),
         "source_found": hotspot.source_exists,
         "share_percent": round(hotspot.share_percent, 3),
         "flat_ms": ms(hotspot.flat),
@@ -316,11 +330,13 @@ def _hotspot_json(report: IdentifyReport, hotspot: Hotspot) -> dict[str, Any]:
         "self_ms": ms(hotspot.self_value),
         "samples": samples_in(hotspot.value, report.ranking),
         "tiny_helper": hotspot.tiny_helper,
-        "leaves": [{"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.leaves],
-        "chain": [{"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.chain],
-        "callers": [s.name for s in hotspot.callers],
+        "leaves": [
+            {"name": visible(s.name), "percent": round(s.percent, 3)} for s in hotspot.leaves
+        ],
+        "chain": [{"name": visible(s.name), "percent": round(s.percent, 3)} for s in hotspot.chain],
+        "callers": [visible(s.name) for s in hotspot.callers],
         "call_sites": [
-            {"name": s.name, "percent": round(s.percent, 3)} for s in hotspot.call_sites
+            {"name": visible(s.name), "percent": round(s.percent, 3)} for s in hotspot.call_sites
         ],
     }
 
@@ -328,7 +344,7 @@ def _hotspot_json(report: IdentifyReport, hotspot: Hotspot) -> dict[str, Any]:
 def _function_json(report: IdentifyReport, stat: FunctionStat) -> dict[str, Any]:
     total = report.ranking.total
     return {
-        "name": stat.name,
+        "name": visible(stat.name),
         "flat": stat.flat,
         "cum": stat.cum,
         "flat_percent": round(100.0 * stat.flat / total, 3) if total else 0.0,
@@ -360,11 +376,11 @@ def _sampling_json(note: SamplingNote | None) -> dict[str, Any] | None:
 def _stale_json(issue: StaleIssue) -> dict[str, Any]:
     return {
         "name": issue.name,
-        "path": str(issue.path),
+        "path": visible(str(issue.path)),
         "status": "IDENTIFIED",
-        "benchmark_file": issue.benchmark_file,
-        "function": issue.function,
-        "file": issue.file,
+        "benchmark_file": visible(issue.benchmark_file),
+        "function": visible(issue.function),
+        "file": visible(issue.file),
         "share_percent": issue.share_percent,
         "identified": issue.identified.isoformat(),
         "stale_since": None if issue.stale_since is None else issue.stale_since.isoformat(),
@@ -377,12 +393,12 @@ def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[st
     cost = report.drafting.estimated_cost_usd
     make = report.make
     return {
-        "benchmark_file": report.file_arg,
+        "benchmark_file": visible(report.file_arg),
         "runtime_ms": report.runtime.milliseconds,
         "runtime_source": report.runtime.source,
         "runtime_runs": report.runtime.runs,
         "runtime_spread_ms": list(report.runtime.spread) if report.runtime.spread else None,
-        "profile": str(report.profile_path),
+        "profile": visible(str(report.profile_path)),
         "profile_kind": ranking.kind.value,
         "value_type": str(ranking.value_type),
         "total": ranking.total,
@@ -400,33 +416,37 @@ def report_json(report: IdentifyReport, *, functions_limit: int = 50) -> dict[st
             {
                 "rank": row.facts.rank,
                 "name": row.facts.name,
-                "path": str(row.path),
+                "path": visible(str(row.path)),
                 "outcome": row.outcome.value,
-                "function": row.facts.function,
-                "file": row.facts.file,
+                "function": visible(row.facts.function),
+                "file": visible(row.facts.file),
                 "line": row.facts.line.line,
-                "line_reason": row.facts.line.reason,
+                "line_reason": visible(row.facts.line.reason),
                 "share_percent": round(row.facts.share_percent, 1),
                 "class": row.facts.classification.issue_class.name.lower(),
                 "drafter": row.drafter,
                 "drafted_by": None
                 if row.outcome is WriteOutcome.KEPT
                 else drafted_by_label(row.drafter),
-                "fallback_reason": row.fallback_reason or None,
+                "fallback_reason": _opt(row.fallback_reason or None),
             }
             for row in report.rows
         ],
         "too_few_samples": [
-            {"rank": t.hotspot.rank, "symbol": t.hotspot.symbol, "samples": t.samples}
+            {"rank": t.hotspot.rank, "symbol": visible(t.hotspot.symbol), "samples": t.samples}
             for t in report.thin
         ],
         "min_issue_samples": MIN_ISSUE_SAMPLES,
         "unresolved": [
-            {"rank": p.hotspot.rank, "symbol": p.hotspot.symbol, "reason": p.reason}
+            {
+                "rank": p.hotspot.rank,
+                "symbol": visible(p.hotspot.symbol),
+                "reason": visible(p.reason),
+            }
             for p in report.unresolved
         ],
         "stale": [_stale_json(issue) for issue in report.stale],
-        "missing_sources": list(ranking.missing_sources),
+        "missing_sources": [visible(path) for path in ranking.missing_sources],
         "drafting": {
             "drafter": report.drafting.drafter,
             "retries": report.drafting.retries,

@@ -6,25 +6,23 @@ in `cwd` with stdin closed, in its own session, stdout and stderr both written t
 it is: a failing test suite is a result, not an error; the caller decides. It raises
 `VerifyError` when the program cannot be started or outlives `timeout_s`, and `Interrupted` on
 Ctrl-C; in both cases the whole process group (cargo and the compilers or test binaries it
-started) is stopped, SIGTERM then SIGKILL, before the error propagates.
+started, grandchildren included) is stopped, SIGTERM then SIGKILL, before the error propagates;
+starting, streaming and stopping are `processes.run`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shlex
-import signal
-import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perf_identify import processes
 from perf_identify.errors import Interrupted, VerifyError
+from perf_identify.issues_dir import open_log
 
-_POLL_S = 0.25
-_TERM_GRACE_S = 5.0
+# How often `on_status` hears the elapsed time (the old poll interval, kept for the display).
+_STATUS_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +46,6 @@ class CommandRun:
         return " | ".join(kept[-lines:])
 
 
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    for sig, wait_s in ((signal.SIGTERM, _TERM_GRACE_S), (signal.SIGKILL, _TERM_GRACE_S)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait_s)
-            return
-
-
 def run_logged(
     argv: Sequence[str],
     *,
@@ -68,45 +57,30 @@ def run_logged(
 ) -> CommandRun:
     """Run `argv` with its output in `log_path`; see the module docstring."""
     shown = shlex.join(argv)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    with log_path.open("wb") as log:
+    with open_log(log_path) as log:
         log.write(f"$ cd {shlex.quote(str(cwd))} && {shown}\n".encode())
         log.flush()
         try:
-            proc = subprocess.Popen(
-                list(argv),
+            done = processes.run(
+                argv,
                 cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=None if env is None else dict(env),
+                log=log,
+                timeout_s=timeout_s,
+                env=env,
+                on_status=on_status,
+                status_interval_s=_STATUS_S,
+                merge_stderr=True,
             )
         except OSError as exc:
             raise VerifyError(
                 f"cannot run `{shown}` in {cwd}: {exc.strerror or exc}",
                 hint="check the command in .perf-identify.toml and that its program is installed",
             ) from None
-        try:
-            while True:
-                try:
-                    code = proc.wait(timeout=_POLL_S)
-                    break
-                except subprocess.TimeoutExpired:
-                    elapsed = time.monotonic() - start
-                    if elapsed > timeout_s:
-                        _stop_group(proc)
-                        raise VerifyError(
-                            f"`{shown}` ran longer than {timeout_s:g}s and was stopped",
-                            hint=f"see {log_path}; raise `timeout` in .perf-identify.toml",
-                        ) from None
-                    if on_status is not None:
-                        on_status(elapsed)
-        except KeyboardInterrupt:
-            _stop_group(proc)
+        except processes.TimedOut:
+            raise VerifyError(
+                f"`{shown}` ran longer than {timeout_s:g}s and was stopped",
+                hint=f"see {log_path}; raise `timeout` in .perf-identify.toml",
+            ) from None
+        except Interrupted:
             raise Interrupted(f"interrupted while running `{shown}`") from None
-        finally:
-            if proc.poll() is None:
-                _stop_group(proc)
-    return CommandRun(tuple(argv), code, time.monotonic() - start, log_path)
+    return CommandRun(tuple(argv), done.exit_code, done.elapsed_s, log_path)

@@ -66,11 +66,13 @@ from perf_identify import __version__
 from perf_identify.errors import VerifyError
 from perf_identify.facts import HotspotFacts
 from perf_identify.gitrepo import head_state
-from perf_identify.issues_dir import WriteOutcome, write_file_atomically
+from perf_identify.issues_dir import STATE_DIR as _STATE_DIR
+from perf_identify.issues_dir import StateLayout, WriteOutcome, write_file_atomically
 from perf_identify.repo_config import load_config
+from perf_identify.repo_files import ISSUE_CAP, read_regular
 from perf_identify.staleness import StaleIssue
 
-STATE_DIR = ".perf-identify"
+STATE_DIR = _STATE_DIR  # verification still imports it from here; the layout is StateLayout's
 SIDECAR_DIR = "issues"
 
 
@@ -117,7 +119,7 @@ _OMITTED_WHEN_UNSET = (
 
 
 def sidecar_path(out_dir: Path, name: str) -> Path:
-    return out_dir / STATE_DIR / SIDECAR_DIR / f"{name}.json"
+    return StateLayout(out_dir).sidecar(name)
 
 
 def issue_sidecar_path(issue_path: Path) -> Path:
@@ -139,7 +141,7 @@ def write_sidecar(out_dir: Path, facts: IdentificationFacts) -> Path:
 def read_sidecar(path: Path) -> IdentificationFacts | None:
     """The facts at `path`, None when there is no such file; `VerifyError` when it is broken."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, ISSUE_CAP)
     except FileNotFoundError:
         return None
     except OSError as exc:

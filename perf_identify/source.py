@@ -358,20 +358,28 @@ def _iter_candidates(container: Node, modules: tuple[str, ...] = ()) -> Iterator
     """Every function defined at item level, in file order: free, in `mod`, in `impl`, and
     default methods in `trait`. Function bodies are not entered (nested fns are not items the
     profile can name by path)."""
-    for child in container.named_children:
+    # An explicit stack of child iterators, not recursion: a file of 1,000 nested `mod`s must
+    # not raise RecursionError, and file order is kept by descending into a `mod` at once.
+    stack = [(iter(container.named_children), modules)]
+    while stack:
+        children, mods = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            continue
         kind = child.type
         if kind == "function_item":
             name = child.child_by_field_name("name")
             if name is not None:
-                yield _Candidate(child, _node_text(name), "free", None, None, modules)
+                yield _Candidate(child, _node_text(name), "free", None, None, mods)
         elif kind == "mod_item":
             body = child.child_by_field_name("body")
             mod_name = child.child_by_field_name("name")
             if body is not None:
                 label = _node_text(mod_name) if mod_name is not None else ""
-                yield from _iter_candidates(body, (*modules, label))
+                stack.append((iter(body.named_children), (*mods, label)))
         elif kind in ("impl_item", "trait_item"):
-            yield from _members(child, modules)
+            yield from _members(child, mods)
 
 
 def _members(item: Node, modules: tuple[str, ...]) -> Iterator[_Candidate]:
@@ -412,7 +420,9 @@ def _pick(symbol: SymbolPath, candidates: list[_Candidate]) -> _Candidate | None
         suffix_matches.sort(key=lambda c: -len(c.modules))
         return suffix_matches[0] if suffix_matches else free[0]
 
-    of_type = [c for c in named if c.owner == "impl" and c.impl_type == symbol.impl_type]
+    of_type = _in_module(
+        symbol, [c for c in named if c.owner == "impl" and c.impl_type == symbol.impl_type]
+    )
     if symbol.trait_name is not None:
         for c in of_type:
             if c.trait_name == symbol.trait_name:
@@ -428,6 +438,25 @@ def _pick(symbol: SymbolPath, candidates: list[_Candidate]) -> _Candidate | None
     # Without a trait in the symbol, a single trait impl of the type is unambiguous; several
     # (Display::fmt and Debug::fmt) are not.
     return of_type[0] if len(of_type) == 1 else None
+
+
+def _in_module(symbol: SymbolPath, candidates: list[_Candidate]) -> list[_Candidate]:
+    """The candidates whose `mod` chain ends the symbol's module path, the most specific first.
+
+    The file's own module path is unknown (it depends on where the file sits), so a candidate
+    matches when its in-file `mod` names are a suffix of the symbol's module path: for
+    `a::runtime::alt::VM::f`, `impl VM` in `mod alt` beats the top-level one, and for
+    `a::runtime::VM::f` only the top-level one matches. When none matches (a re-export, an odd
+    symbol), every candidate is kept, as before the module path was considered.
+    """
+    path = symbol.module_path
+    matching = [
+        c for c in candidates if not c.modules or path[len(path) - len(c.modules) :] == c.modules
+    ]
+    if not matching:
+        return candidates
+    # sorted() is stable: among equally specific candidates the file order is kept.
+    return sorted(matching, key=lambda c: -len(c.modules))
 
 
 def _display_name(symbol: SymbolPath, cand: _Candidate) -> str:
@@ -508,13 +537,19 @@ def _derived_extent(root: Node, symbol: SymbolPath) -> FunctionExtent | None:
 
 
 def _type_items(container: Node) -> Iterator[Node]:
-    for child in container.named_children:
-        if child.type in ("struct_item", "enum_item", "union_item"):
+    """Every struct, enum and union at item level, top level or in `mod`s, in file order."""
+    # Iterative for the same reason as `_iter_candidates`: nesting depth is the file's choice.
+    stack = [iter(container.named_children)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+        elif child.type in ("struct_item", "enum_item", "union_item"):
             yield child
         elif child.type == "mod_item":
             body = child.child_by_field_name("body")
             if body is not None:
-                yield from _type_items(body)
+                stack.append(iter(body.named_children))
 
 
 def _derive_attribute(item: Node, trait: str) -> Node | None:

@@ -40,7 +40,6 @@ import resource
 import shlex
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from perf_identify import processes
 from perf_identify.errors import VerifyError
 from perf_identify.timing_plan import Measure
 
@@ -140,16 +140,9 @@ class BuiltinTimer:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         try:
-            done = subprocess.run(
-                list(argv),
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                timeout=timeout_s,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
+            proc = processes.start(argv, cwd=cwd, stdout=processes.DISCARD)
+            code, _, stderr = processes.finish(proc, argv, timeout_s)
+        except processes.TimedOut:
             raise VerifyError(
                 f"benchmark `{shlex.join(argv)}` ran longer than {timeout_s:g}s",
                 hint="raise `timeout` in .perf-identify.toml, or use a smaller benchmark input",
@@ -157,11 +150,13 @@ class BuiltinTimer:
         except OSError as exc:
             raise VerifyError(f"cannot run benchmark `{shlex.join(argv)}`: {exc}") from None
         elapsed = time.perf_counter() - start
+        # After the clock: a benchmark's stray background child is not part of its time.
+        processes.stop_leftovers(proc)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode != 0:
+        if code != 0:
             raise VerifyError(
-                f"benchmark `{shlex.join(argv)}` exited with {done.returncode}: "
-                f"{_tail(done.stderr.decode('utf-8', 'replace'))}",
+                f"benchmark `{shlex.join(argv)}` exited with {code}: "
+                f"{_tail(stderr.decode('utf-8', 'replace'))}",
                 hint="run the command by hand; both builds must run the benchmark successfully",
             )
         return RunTime(
@@ -212,23 +207,17 @@ class HyperfineTimer:
                 *(shlex.join(command) for command in commands),
             ]
             try:
-                done = subprocess.run(
-                    argv,
-                    cwd=cwd,
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    text=True,
-                    timeout=timeout_s * (warmup + 1) * len(commands) + 30,
-                    check=False,
+                done = processes.capture(
+                    argv, cwd=cwd, timeout_s=timeout_s * (warmup + 1) * len(commands) + 30
                 )
-            except subprocess.TimeoutExpired:
+            except processes.TimedOut:
                 raise VerifyError(
                     f"hyperfine ran longer than the benchmark timeout ({timeout_s:g}s a run)",
                     hint="raise `timeout` in .perf-identify.toml, or use a smaller input",
                 ) from None
             except OSError as exc:
                 raise VerifyError(f"cannot run {self.executable}: {exc}") from None
-            if done.returncode != 0:
+            if done.exit_code != 0:
                 raise VerifyError(
                     f"hyperfine failed on `{' | '.join(shlex.join(c) for c in commands)}`: "
                     f"{_tail(done.stderr)}",

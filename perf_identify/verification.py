@@ -85,9 +85,8 @@ from perf_identify.gitrepo import (
 )
 from perf_identify.issue_update import checked_text, read_document
 from perf_identify.issues_dir import (
-    ISSUE_LOCKS,
-    LOCK_DIR,
     IssueLock,
+    StateLayout,
     WaitLock,
     replace_issue,
     write_file_atomically,
@@ -105,7 +104,7 @@ from perf_identify.lifecycle import (
 from perf_identify.render import ChangeRange, IssueDocument, Status, Verdict, Verification
 from perf_identify.repo_config import CONFIG_NAME, RepoConfig, profiling_flag_notice
 from perf_identify.runner import CommandRun, run_logged
-from perf_identify.sidecar import STATE_DIR, issue_sidecar_path, read_sidecar
+from perf_identify.sidecar import issue_sidecar_path, read_sidecar
 from perf_identify.timing import RunTime, Timer, Timings, choose_timer, measure_rounds, timings_of
 from perf_identify.timing_plan import (
     MeasureChoice,
@@ -119,8 +118,6 @@ from perf_identify.timing_plan import (
 
 # Where earlier versions kept the baseline build, inside the issue folder's state folder.
 OLD_BASELINE_TARGET = "baseline-target"
-BASELINE_LOCK = "baseline.json.lock"
-"""The lock of the repo's baseline JSON, beside the issue locks (no issue name has a dot)."""
 
 
 def baseline_target_dir(repo: Path, env: Mapping[str, str]) -> Path:
@@ -707,8 +704,8 @@ def _measure_and_record(
 ) -> VerifyReport:
     config = request.config
     repo = request.repo
-    state = request.issue_path.parent / STATE_DIR
-    logs = state / "logs"
+    layout = StateLayout.of_issue(request.issue_path)
+    logs = layout.logs
     shell.progress.step(f"running the tests: {config.test}")
     tests = shell.run(
         config.test_argv(),
@@ -724,7 +721,7 @@ def _measure_and_record(
     env = dict(os.environ if shell.env is None else shell.env)
     target = baseline_target_dir(repo, env)
     notices = list(plan.notices)
-    old_target = state / OLD_BASELINE_TARGET
+    old_target = layout.state_dir / OLD_BASELINE_TARGET
     if old_target.is_dir():
         notices.append(
             f"{old_target} is no longer used (the baseline build is now kept in {target}): "
@@ -802,7 +799,7 @@ def _measure_and_record(
             judgement=judgement,
             choice=sampling.choice,
         )
-        with WaitLock(request.issue_path.parent / LOCK_DIR / ISSUE_LOCKS / BASELINE_LOCK):
+        with WaitLock(layout.baseline_lock):
             existing = _read_json(plan.baseline) if plan.baseline.is_file() else None
             write_file_atomically(plan.baseline, merged_baseline(existing, entry).encode())
         baseline_path = plan.baseline
@@ -811,7 +808,7 @@ def _measure_and_record(
         )
         note += f"; new baseline in {shown}"
     final = record_verification(verifying, verification, request.today, note)
-    record_path = state / "verify" / f"{plan.name}.json"
+    record_path = layout.verify_record(plan.name)
     write_file_atomically(
         record_path,
         _run_record(

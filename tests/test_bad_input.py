@@ -8,6 +8,7 @@ name) are exercised against the fake Messages server in tests/test_llm_drafter.p
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from perf_identify.issues_dir import OutputLock
 from tests.builders import VM_ROOT, ProfileBuilder
 from tests.cli_runs import assert_one_error, run_cli
 from tests.conftest import REPO_ROOT
-from tests.fake_vm import BENCHMARK, make_fake_vm, recorded_profile
+from tests.fake_vm import BENCHMARK, STACKS, make_fake_vm, recorded_profile
 
 EXIT_USAGE, EXIT_MAKE, EXIT_PROFILE, EXIT_SOURCE, EXIT_WRITE, EXIT_INTERRUPTED = 2, 3, 4, 5, 7, 130
 
@@ -217,6 +218,52 @@ def test_profile_without_debug_info(repo: Path) -> None:
     assert_one_error(err, "no debug info")
 
 
+def _stacks_profile(**options: object) -> ProfileBuilder:
+    builder = ProfileBuilder(**options)  # type: ignore[arg-type]
+    for stack, count in STACKS:
+        builder.sample(stack, count)
+    return builder
+
+
+def test_a_heap_profile_is_not_ranked_as_cpu_time(repo: Path) -> None:
+    heap = _stacks_profile(sample_types=(("alloc_objects", "count"), ("alloc_space", "bytes")))
+    code, out, err = _with_profile(repo, heap.build())
+    assert code == EXIT_PROFILE
+    assert_one_error(err, "measures alloc_space/bytes")
+    assert "% of total" not in out
+    assert _issues(repo) == {}
+
+
+def test_a_negative_sample_value_is_refused(repo: Path) -> None:
+    builder = _stacks_profile()
+    builder.sample(["lang::vm::runtime::VM::index_op"], -3)
+    code, _, err = _with_profile(repo, builder.build())
+    assert code == EXIT_PROFILE
+    assert_one_error(err, "a CPU profile's values are never negative")
+    assert _issues(repo) == {}
+
+
+def test_a_negative_duration_is_refused(repo: Path) -> None:
+    code, _, err = _with_profile(repo, _stacks_profile(duration_nanos=-1).build())
+    assert code == EXIT_PROFILE
+    assert_one_error(err, "duration_nanos is -1, a negative duration")
+    assert _issues(repo) == {}
+
+
+def test_a_zero_duration_is_no_runtime(repo: Path) -> None:
+    (repo / "given.pb").write_bytes(_stacks_profile(duration_nanos=0).build())
+    given = ("--repo", str(repo), "--skip-make", "--profile", str(repo / "given.pb"))
+    code, out, err = run_cli(BENCHMARK, *given)
+    assert code == EXIT_PROFILE
+    assert_one_error(err, "states no duration (duration_nanos is 0), so the Runtime is unknown")
+    assert "--runtime-ms" in err
+    assert "Runtime: 0ms" not in out
+    assert _issues(repo) == {}
+    code, out, _ = run_cli(BENCHMARK, *given, "--runtime-ms", "42000")
+    assert code == 0
+    assert "Runtime: 42000ms" in out
+
+
 # -- source ------------------------------------------------------------------------------------
 
 
@@ -338,3 +385,53 @@ def test_ctrl_c_while_writing_leaves_no_partial_file_and_releases_the_lock(
     with OutputLock(repo / "perf-issues"):
         pass
     assert run_cli(BENCHMARK, "--repo", str(repo))[0] == 0
+
+
+HOSTILE_NAMES = [
+    "lang::vm::runtime::[link=file:///etc/passwd]x[/link]",
+    "lang::vm::runtime::[/x]",
+    "lang::vm::runtime::\x1b[31mred",
+    "lang::vm::runtime::nul\x00byte",
+    "lang::vm::runtime::\u202eevil",
+]
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [ch for ch in text if ch in "\x1b\x00\u202e\x9b"]
+
+
+def test_profile_text_is_shown_escaped_never_as_markup(repo: Path) -> None:
+    builder = _stacks_profile()
+    for name in HOSTILE_NAMES:
+        builder.sample([name, "lang::vm::runtime::VM::run"], 900)
+    code, out, err = _with_profile(repo, builder.build())
+    assert code == 0, err
+    assert "MarkupError" not in err
+    assert _raw_controls(out + err) == []
+    assert "\\u{001B}[31mred" in out
+    assert "[/x]" in out
+    code, out, err = run_cli(
+        BENCHMARK, "--repo", str(repo), "--profile", str(repo / "given.pb"), "--json"
+    )
+    assert code == 0, err
+    symbols = {hotspot["symbol"] for hotspot in json.loads(out)["hotspots"]}
+    assert "lang::vm::runtime::\\u{001B}[31mred" in symbols
+    assert "lang::vm::runtime::nul\\u{0000}byte" in symbols
+    assert _raw_controls("".join(symbols)) == []
+
+
+def test_a_deleted_working_directory_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    """A shell left in a folder that was removed under it: one error, one hint, exit 2."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = (
+        "import os, sys\n"
+        f"os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})\n"
+        "from perf_identify.cli import main\n"
+        "sys.exit(main(['list']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    assert_one_error(result.stderr, "the current directory no longer exists")

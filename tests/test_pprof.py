@@ -9,7 +9,7 @@ import pytest
 
 from perf_identify._proto import profile_pb2
 from perf_identify.errors import ProfileError
-from perf_identify.pprof import ProfileKind, decode_profile
+from perf_identify.pprof import ProfileKind, decode_profile, runtime_ms_from_duration
 from tests.builders import ProfileBuilder
 
 FIXTURE_NAMES = [
@@ -70,7 +70,7 @@ def test_default_sample_type_selects_its_index() -> None:
 
 def test_three_sample_types_and_unknown_default_fall_back_to_last() -> None:
     builder = ProfileBuilder(
-        sample_types=(("samples", "count"), ("cpu", "nanoseconds"), ("alloc", "bytes")),
+        sample_types=(("samples", "count"), ("cpu", "nanoseconds"), ("wall", "nanoseconds")),
         default_sample_type="wall",
     )
     builder.sample(["lang::vm::runtime::VM::run"], 1)
@@ -123,6 +123,63 @@ def test_inconsistent_profiles_name_the_field(mutate: object, fragment: str) -> 
     assert "perf/profile.pb" in caught.value.message
     assert fragment in caught.value.message
     assert caught.value.hint
+
+
+@pytest.mark.parametrize(
+    "sample_types",
+    [
+        (("alloc_space", "bytes"),),
+        (("alloc_objects", "count"), ("alloc_space", "bytes")),
+        (("contentions", "count"),),
+    ],
+)
+def test_a_profile_that_does_not_measure_cpu_time_is_refused(
+    sample_types: tuple[tuple[str, str], ...],
+) -> None:
+    builder = ProfileBuilder(sample_types=sample_types)
+    builder.sample(["lang::vm::runtime::VM::run"], 3)
+    with pytest.raises(ProfileError) as caught:
+        decode_profile(builder.build(), "heap.pb")
+    measured = "/".join(sample_types[-1])
+    assert f"heap.pb measures {measured}" in caught.value.message
+    assert "not CPU time" in caught.value.message
+    assert "cpu/nanoseconds" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    "sample_types",
+    [(("cpu", "nanoseconds"),), (("samples", "count"),), (("wall", "microseconds"),)],
+)
+def test_time_and_sample_counts_are_accepted(sample_types: tuple[tuple[str, str], ...]) -> None:
+    builder = ProfileBuilder(sample_types=sample_types)
+    builder.sample(["lang::vm::runtime::VM::run"], 3)
+    assert decode_profile(builder.build(), "p").total > 0
+
+
+def test_negative_values_and_durations_are_refused() -> None:
+    builder = ProfileBuilder()
+    builder.sample(["lang::vm::runtime::VM::run"], 3)
+    builder.sample(["lang::vm::runtime::VM::step"], -2)
+    with pytest.raises(ProfileError, match="sample 1 has value -2000000; a CPU profile"):
+        decode_profile(builder.build(), "p")
+    builder = ProfileBuilder(duration_nanos=-5)
+    builder.sample(["lang::vm::runtime::VM::run"], 3)
+    with pytest.raises(ProfileError, match="duration_nanos is -5, a negative duration"):
+        decode_profile(builder.build(), "p")
+
+
+@pytest.mark.parametrize("duration_nanos", [0, 400_000])
+def test_a_profile_without_a_duration_gives_no_runtime(duration_nanos: int) -> None:
+    builder = ProfileBuilder(duration_nanos=duration_nanos)
+    builder.sample(["lang::vm::runtime::VM::run"], 3)
+    profile = decode_profile(builder.build(), "p")
+    with pytest.raises(ProfileError, match="states no duration") as caught:
+        runtime_ms_from_duration(profile)
+    assert "--runtime-ms" in caught.value.hint
+    assert (
+        runtime_ms_from_duration(decode_profile(ProfileBuilder().sample(["f"], 1).build(), "p"))
+        == 1000
+    )
 
 
 def test_all_zero_values_are_rejected() -> None:

@@ -833,3 +833,44 @@ def test_an_explicit_impl_wins_over_a_derive_and_a_missing_derive_is_none() -> N
     assert explicit.start_line == 16
     assert find_function(DERIVED, "<lang::vm::value::Plain as core::hash::Hash>::hash") is None
     assert find_function(DERIVED, "<lang::vm::value::Value as core::hash::Hash>::hash") is None
+
+
+ALT_MODULE = (
+    "impl VM {\n"  # 1
+    "    fn index_op(&mut self) {}\n"  # 2
+    "}\n"  # 3
+    "mod alt {\n"  # 4
+    "    impl VM {\n"  # 5
+    "        fn index_op(&mut self) {}\n"  # 6
+    "    }\n"  # 7
+    "}\n"  # 8
+)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "line"),
+    [
+        ("lang::vm::runtime::VM::index_op", 2),
+        ("lang::vm::runtime::alt::VM::index_op", 6),
+        ("lang::vm::runtime::alt::VM::index_op::{{closure}}", 6),
+    ],
+)
+def test_a_method_is_found_in_the_mod_its_symbol_names(symbol: str, line: int) -> None:
+    extent = find_function(ALT_MODULE, symbol)
+    assert extent is not None
+    assert extent.signature_line == line
+
+
+def test_a_thousand_nested_mods_do_not_raise() -> None:
+    depth = 1000
+    text = (
+        "".join(f"mod m{i} {{\n" for i in range(depth))
+        + "#[derive(Clone)]\nstruct Deep;\nimpl Deep { fn op(&self) {} }\n"
+        + "}\n" * depth
+    )
+    path = "::".join(f"m{i}" for i in range(depth))
+    extent = find_function(text, f"lang::{path}::Deep::op")
+    assert extent is not None
+    assert extent.signature_line == depth + 3
+    # The derive search walks the same nesting.
+    assert find_function(text, f"<lang::{path}::Deep as core::clone::Clone>::clone") is not None

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     repo = args.repo.resolve()
     if not repo.is_dir():
         raise UsageError(f"--repo {args.repo} is not a directory")
+    from perf_identify.issue_update import require_issue_file
+
+    require_issue_file(args.file)  # a small regular issue file, before anything reads it whole
     inputs = load_issue(args.file, repo)
     templates = load_templates()
     if args.json:

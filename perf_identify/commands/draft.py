@@ -99,6 +99,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not repo.is_dir():
         raise UsageError(f"--repo {args.repo} is not a directory")
     path: Path = args.file
+    from perf_identify.issue_update import require_issue_file
+
+    require_issue_file(path)  # an issue file, before any lock or state folder is created
     inputs = load_issue(path, repo, with_facts=False)
     _require_identified(path, inputs.document.status.value)
     raw = _read_draft(args.source)
@@ -135,6 +138,7 @@ def _write(path: Path, target: Path, checked: IssueDocument, draft: Draft) -> bo
     from perf_identify.issue_update import checked_text, read_document
     from perf_identify.issues_dir import IssueLock, OutputLock, replace_issue, write_file_atomically
     from perf_identify.render import issue_title
+    from perf_identify.repo_files import ISSUE_CAP, read_regular
     from perf_identify.sidecar import record_drafter, rename_sidecar
 
     with IssueLock(path), OutputLock(path.parent):
@@ -160,7 +164,7 @@ def _write(path: Path, target: Path, checked: IssueDocument, draft: Draft) -> bo
             # The new name is written whole before the old one goes: a crash leaves one file.
             if os.path.lexists(target):
                 raise IssueFileError(f"{target} appeared while this command ran; nothing written")
-            if path.read_bytes() != original:
+            if read_regular(path, ISSUE_CAP) != original:
                 raise IssueFileError(f"{path} changed while this command ran; it was left as it is")
             write_file_atomically(target, checked_text(updated).encode("utf-8"))
             with contextlib.suppress(VerifyError):  # a broken sidecar stays where it is

@@ -220,7 +220,7 @@ def _drafter(
 ) -> Drafter:
     """The model drafter when a key is set and --offline is not; the offline one otherwise."""
     from perf_identify.drafting import OfflineDrafter
-    from perf_identify.pipeline import STATE_DIR
+    from perf_identify.issues_dir import StateLayout
 
     if args.offline:
         return OfflineDrafter()
@@ -231,7 +231,7 @@ def _drafter(
     # The SDK is imported only here, so offline runs and --help never pay for it.
     from perf_identify.llm_drafter import LlmDrafter
 
-    state = request.out_dir / STATE_DIR
+    state = StateLayout(request.out_dir).state_dir
     settings = LlmSettings(
         api_key=api_key,
         model=args.model,

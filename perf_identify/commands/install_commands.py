@@ -28,6 +28,8 @@ from typing import TextIO
 from perf_identify import __version__
 from perf_identify.arguments import Parser
 from perf_identify.errors import UsageError, WriteError
+from perf_identify.issues_dir import write_file_atomically
+from perf_identify.repo_files import ISSUE_CAP, read_regular
 
 COMMAND_FILES = ("perf-identify.md", "perf-implement.md", "perf-verify.md")
 COMMANDS_DIR = Path(".claude") / "commands"
@@ -113,9 +115,19 @@ def plan(target: Path, shipped: dict[str, bytes]) -> list[Plan]:
 
 
 def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    """Write `path` through a temp file we create (O_CREAT | O_EXCL | O_NOFOLLOW, random name), so
+    a symlink planted at a predictable temp name is never followed or truncated."""
+    write_file_atomically(path, data)
+
+
+def _refuse_links(target: Path) -> None:
+    """Refuse a `.claude/commands` (or its `.claude`) that is a symlink: writes stay in the repo."""
+    for folder in (target.parent, target):
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise WriteError(
+                f"refusing to write under {folder}: it is a symbolic link or not a folder",
+                hint=f"remove {folder}; install-commands recreates it as a plain folder",
+            )
 
 
 def install(target: Path, *, force: bool) -> list[Plan]:
@@ -130,11 +142,13 @@ def install(target: Path, *, force: bool) -> list[Plan]:
             hint="keep your edits, or pass --force to replace them (each edited file is kept "
             "as NAME.md.bak)",
         )
+    _refuse_links(target)
     try:
         target.mkdir(parents=True, exist_ok=True)
         for item in plans:
             if item.outcome is Outcome.EDITED:
-                shutil.copyfile(item.path, item.path.with_name(item.name + ".bak"))
+                backup = read_regular(item.path, ISSUE_CAP)
+                write_file_atomically(item.path.with_name(item.name + ".bak"), backup)
             if item.outcome is not Outcome.UNCHANGED:
                 _write(item.path, item.shipped)
         record = {

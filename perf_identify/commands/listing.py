@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from perf_identify.arguments import Parser
+from perf_identify.display_text import visible
 from perf_identify.errors import UsageError
 
 _NOTE_WIDTH = 80
@@ -99,6 +100,11 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _cell(text: str) -> str:
+    """A cell as one visible line: issue files and sidecars are text from outside."""
+    return visible(text).replace("\n", "\\n").replace("\t", " ")
+
+
 def format_rows(rows: list[dict[str, Any]]) -> str:
     """A plain-text table, columns aligned; the error stands in the log column for broken files."""
     header = ("NAME", "STATUS", "SHARE", "PROSE", "LOCATION", "LAST LOG")
@@ -119,6 +125,7 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
                 _clip(entry, _NOTE_WIDTH),
             )
         )
+    table = [tuple(_cell(cell) for cell in cells) for cells in table]
     widths = [max(len(cells[i]) for cells in table) for i in range(len(header))]
     lines = []
     for cells in table:
@@ -137,6 +144,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     out_dir = args.out if args.out.is_absolute() else repo / args.out
     rows = issue_rows(out_dir)
     if args.json:
+        # ensure_ascii (the default) writes control and bidi characters as \uXXXX escapes.
         stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
     if not rows:

@@ -120,6 +120,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     repo = args.repo.resolve()
     if not repo.is_dir():
         raise UsageError(f"--repo {args.repo} is not a directory")
+    from perf_identify.issue_update import require_issue_file
+
+    require_issue_file(args.file)  # an issue file, before verify creates any lock or log
     issue_path = args.file.resolve()
     config = load_config(repo)
     if args.time_budget is not None:
