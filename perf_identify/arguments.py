@@ -3,17 +3,73 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import textwrap
+from collections.abc import Sequence
 from datetime import date
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from perf_identify.errors import UsageError
 
+MAX_HELP_WIDTH = 100
+"""Help pages are never wider than this, however wide the terminal (COLUMNS) is."""
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter at most `MAX_HELP_WIDTH` columns wide, that never splits a word at
+    a hyphen (`YYYY-MM-DD`, `--min-percent`) and keeps indented lines of a description or epilog
+    as written (examples, tables) while re-flowing the other paragraphs."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        columns = shutil.get_terminal_size((MAX_HELP_WIDTH, 24)).columns
+        kwargs.setdefault("width", min(columns, MAX_HELP_WIDTH) - 2)
+        kwargs.setdefault("max_help_position", 28)
+        super().__init__(prog, **kwargs)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for paragraph in text.strip("\n").split("\n\n"):
+            lines = paragraph.split("\n")
+            if any(line[:1].isspace() for line in lines):
+                paragraphs.append("\n".join(indent + line for line in lines))
+            else:
+                paragraphs.append(
+                    textwrap.fill(
+                        " ".join(paragraph.split()),
+                        width,
+                        initial_indent=indent,
+                        subsequent_indent=indent,
+                        break_on_hyphens=False,
+                    )
+                )
+        return "\n\n".join(paragraphs)
+
 
 class Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing usage and exiting with 2."""
+    """argparse that raises UsageError instead of printing usage and exiting with 2, and
+    formats its help with `HelpFormatter`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message, hint=f"see {self.prog} --help")
+
+
+def epilog(examples: Sequence[tuple[str, str]], exit_codes: str) -> str:
+    """A help page's closing text: examples (command, what it does) and the exit codes."""
+    lines = ["examples:"]
+    for command, what in examples:
+        lines.append(f"  {command}")
+        lines.append(f"      {what}")
+    codes = textwrap.fill(
+        exit_codes, 94, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
+    )
+    return "\n".join(lines) + "\n\nexit codes:\n" + codes
 
 
 def positive_int(text: str) -> int:

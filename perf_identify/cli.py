@@ -28,6 +28,7 @@ inside `run`, so `perf-identify --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Protocol, TextIO, cast
 
 from perf_identify import __version__
+from perf_identify.arguments import epilog
 from perf_identify.errors import (
     Interrupted,
     PerfIdentifyError,
@@ -80,7 +82,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "show": (
         "perf_identify.commands.show",
-        "FUNCTION [--profile P]: callers, callees, per-line figures (pprof -peek/-list)",
+        "FUNCTION: callers, callees, per-line figures of a profile (pprof -peek/-list)",
     ),
     "install-commands": (
         "perf_identify.commands.install_commands",
@@ -88,9 +90,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 EXIT_CODES = """\
-exit codes: 0 ok, 2 arguments, 3 make, 4 profile, 5 source, 6 drafting, 7 writing,
-            8 recording, 9 issue file, 10 verify could not measure, 11 draft refused,
-            70 internal error, 130 interrupted"""
+0 ok, 2 arguments, 3 make, 4 profile, 5 source, 6 drafting, 7 writing, 8 recording,
+  9 issue file, 10 verify could not measure, 11 draft refused, 70 internal error, 130 interrupted"""
+USAGE = (
+    "perf-identify [OPTIONS] FILE\n"
+    "       perf-identify COMMAND [OPTIONS] [ARGS]\n"
+    "       COMMAND: " + ", ".join(COMMANDS) + "\n"
+    "       perf-identify COMMAND --help: one command's options"
+)
+EXAMPLES = (
+    (
+        "perf-identify examples/string_index.tinsel --repo examples/tinsel",
+        "profile one benchmark of the VM checked out in examples/tinsel; write perf-issues/",
+    ),
+    ("perf-identify list --repo examples/tinsel", "the issue files written so far"),
+)
 
 
 class Command(Protocol):
@@ -100,10 +114,20 @@ class Command(Protocol):
 
 
 def _epilog() -> str:
-    lines = ["other commands:"]
+    lines = ["commands:"]
     for name, (_module, summary) in COMMANDS.items():
-        lines.append(f"  perf-identify {name:<10} {summary}")
-    return "\n".join(lines) + "\n\n" + EXIT_CODES
+        lines.append(f"  {name:<17} {summary}")
+    return "\n".join(lines) + "\n\n" + epilog(EXAMPLES, EXIT_CODES)
+
+
+def _unknown_command(word: str) -> UsageError | None:
+    """`perf-identify lst`: a word close to a command name that names no file is a typo."""
+    if word.startswith("-") or "/" in word or "." in word or os.path.exists(word):
+        return None
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    if not close:
+        return None
+    return UsageError(f"unknown command {word!r}", hint=f"did you mean `perf-identify {close[0]}`?")
 
 
 def _command(module: str) -> Command:
@@ -122,9 +146,13 @@ def main(
         if args and args[0] in COMMANDS:
             command = _command(COMMANDS[args[0]][0])
             return command.run(command.build_parser().parse_args(args[1:]), out, err)
+        typo = _unknown_command(args[0]) if args else None
+        if typo is not None:
+            raise typo
         from perf_identify.commands import identify
 
-        return identify.run(identify.build_parser(_epilog()).parse_args(args), out, err)
+        parser = identify.build_parser(_epilog(), USAGE)
+        return identify.run(parser.parse_args(args), out, err)
     except PerfIdentifyError as exc:
         return _report(exc, err)
     except KeyboardInterrupt:

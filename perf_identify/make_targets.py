@@ -218,6 +218,39 @@ def _last_meaningful_line(lines: Sequence[str]) -> str:
     return ""
 
 
+# Lines that say why a recipe failed, wherever they sit in the output: a missing command, a
+# compiler or tool error, a Rust panic. The first ones explain; the last line is usually a
+# later step's chatter (`Finished profiling … in 0.01s`).
+_EXPLAINING_RE: Final = re.compile(
+    r"""
+    \bnot\ found\b | \bcommand\ not\ found\b | No\ such\ file\ or\ directory
+    | Permission\ denied | ^\s*(?:error|fatal)(?:\[\w+\])?: | \berror:
+    | \bpanicked\ at\b | ^\s*Traceback\ \(most\ recent | \bsegmentation\ fault\b
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+# `sh: 1: x: not found`, `bash: x: command not found`, and make's own exec failure
+# `make: x: No such file or directory`.
+_NOT_ON_PATH_RE: Final = re.compile(
+    r"\bnot found\b|command not found|^\S*make(?:\[\d+\])?: [^:*]+: No such file or directory",
+    re.IGNORECASE,
+)
+_MAX_EXPLAINING: Final = 2
+
+
+def explaining_lines(lines: Sequence[str], limit: int = _MAX_EXPLAINING) -> list[str]:
+    """The first `limit` lines of `lines` that look like the cause of a failure, ANSI-free."""
+    found: list[str] = []
+    for line in lines:
+        text = strip_ansi(line).strip()
+        if text and not _MAKE_OWN_ERROR_RE.match(text) and _EXPLAINING_RE.search(text):
+            if text not in found:
+                found.append(text)
+            if len(found) == limit:
+                break
+    return found
+
+
 def _no_rule_for_target(stderr_lines: Sequence[str], target: str) -> bool:
     # Only the top-level form ("No rule to make target 'analyze'.  Stop."): the form with
     # ", needed by '…'" is a missing prerequisite, i.e. a broken target rather than a missing one.
@@ -305,15 +338,27 @@ def _failure(
             how = f"was killed by signal {-exit_code}"
     else:
         how = f"failed with exit code {exit_code}"
-    # make's own "make: *** [Makefile:3: analyze] Error 2" only restates the exit code; the line
-    # before it is the one that says what went wrong.
+    # make's own "make: *** [Makefile:3: analyze] Error 2" only restates the exit code. The
+    # lines that explain the failure (`sh: 1: perf-identify: not found`, `error: …`, a panic)
+    # are often followed by more output, so they are looked for first; the last line is the
+    # fallback.
     recipe_stderr = [ln for ln in session.stderr_lines if not _MAKE_OWN_ERROR_RE.match(ln)]
+    stdout_lines = [line for _, line in session.line_times]
+    causes = explaining_lines(recipe_stderr) or explaining_lines(stdout_lines)
+    hint = f"full log: {log_path}"
+    if causes:
+        how += ": " + " | ".join(causes)
+        if any(_NOT_ON_PATH_RE.search(cause) for cause in causes):
+            hint = (
+                "a command the Makefile runs is not on PATH; put it there (for perf-identify: "
+                f'export PATH="$PWD/.venv/bin:$PATH" in its checkout) and re-run; {hint}'
+            )
+        return MakeError(f"{shown} {how}", hint)
     last = (
         _last_meaningful_line(recipe_stderr)
-        or _last_meaningful_line([line for _, line in session.line_times])
+        or _last_meaningful_line(stdout_lines)
         or _last_meaningful_line(session.stderr_lines)
     )
-    hint = f"full log: {log_path}"
     if last:
         hint += f"; last line: {last}"
     return MakeError(f"{shown} {how}", hint)
@@ -347,7 +392,8 @@ def run_target(
     if _find_makefile(repo) is None:
         raise MakeError(
             f"no Makefile in {repo}",
-            f"looked for {', '.join(_MAKEFILE_NAMES)}; point perf-identify at the VM's checkout",
+            f"looked for {', '.join(_MAKEFILE_NAMES)}; pass the VM's checkout with --repo DIR "
+            "(default: the current directory)",
         )
 
     argv = (make, target, f"FILE={file_arg}")

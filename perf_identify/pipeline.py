@@ -198,7 +198,7 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         profile_path = make_outcome.artifacts.profile_pb
 
     shell.progress.step(f"decoding {profile_path.name}")
-    profile = _load_profile(profile_path, shell)
+    profile = _load_profile(profile_path, shell, given=request.profile is not None)
     runtime = _runtime(request, make_outcome, profile, shell)
 
     mapper = PathMapper(request.source_root, lambda rel: shell.is_file(repo / rel))
@@ -345,7 +345,9 @@ def _resolve(  # noqa: PLR0917 - the stage's inputs, each from an earlier step o
     return resolved, unresolved, thin
 
 
-def _load_profile(path: Path, shell: Shell) -> Profile:
+def _load_profile(path: Path, shell: Shell, *, given: bool = False) -> Profile:
+    """Decode the profile at `path`; `given` when the user named it with --profile, so a
+    broken one is their file to fix, not a make target to re-run."""
     try:
         data = shell.read_bytes(path)
     except FileNotFoundError as exc:
@@ -359,7 +361,16 @@ def _load_profile(path: Path, shell: Shell) -> Profile:
         ) from exc
     except OSError as exc:
         raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from exc
-    return decode_profile(data, str(path))
+    try:
+        return decode_profile(data, str(path))
+    except ProfileError as exc:
+        if not given:
+            raise
+        raise ProfileError(
+            exc.message,
+            hint="--profile names a file that is not a usable pprof CPU profile: pass the "
+            "profile.pb that make profile (pprof-rs) or perf-identify record wrote",
+        ) from exc
 
 
 def _runtime(

@@ -85,7 +85,12 @@ def thin_profile_lines(report: IdentifyReport) -> list[str]:
     return lines
 
 
-def hotspot_table(report: IdentifyReport) -> Table:
+WHOLE_NAMES_WIDTH = 140
+"""From this console width on, issue file names fit whole beside the other columns; on a
+narrower terminal they fold rather than push the figures off the screen."""
+
+
+def hotspot_table(report: IdentifyReport, width: int = WHOLE_NAMES_WIDTH) -> Table:
     from rich.table import Table
     from rich.text import Text
 
@@ -95,16 +100,22 @@ def hotspot_table(report: IdentifyReport) -> Table:
         title_justify="left",
         expand=False,
     )
-    table.add_column("#", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("samples", justify="right")
-    table.add_column("flat", justify="right")
-    table.add_column("cum", justify="right")
-    table.add_column("function", no_wrap=True)
-    table.add_column("top leaf", overflow="fold")
-    table.add_column("location", no_wrap=True)
-    table.add_column("issue file", overflow="fold")
-    table.add_column("prose")
+    # Figures and (at WHOLE_NAMES_WIDTH and wider) issue file names never wrap: a number or a
+    # name cut in two cannot be read or copied into the next command. Function, leaf and
+    # location give way instead.
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    table.add_column("samples", justify="right", no_wrap=True)
+    table.add_column("flat", justify="right", no_wrap=True)
+    table.add_column("cum", justify="right", no_wrap=True)
+    table.add_column("function", overflow="fold", min_width=12)
+    table.add_column("top leaf", overflow="fold", min_width=10)
+    table.add_column("location", overflow="fold", min_width=12)
+    if width >= WHOLE_NAMES_WIDTH:
+        table.add_column("issue file", no_wrap=True)
+    else:
+        table.add_column("issue file", overflow="fold")
+    table.add_column("prose", no_wrap=True)
     rows = {row.facts.hotspot.symbol: row for row in report.rows}
     problems = {problem.hotspot.symbol: problem for problem in report.unresolved}
     thin = {item.hotspot.symbol: item.samples for item in report.thin}
@@ -113,9 +124,9 @@ def hotspot_table(report: IdentifyReport) -> Table:
         if row is not None:
             function = row.facts.function
             location = f"{row.facts.file}:{row.facts.line.line}"
-            issue = f"{row.path.name} ({_OUTCOME_TEXT[row.outcome]})"
+            issue = f"{row.path.name}\n({_OUTCOME_TEXT[row.outcome]})"
             if row.fallback_reason:
-                issue += " [offline fallback]"
+                issue += "\n[offline fallback]"
             prose = _prose(row)
         else:
             function = compact_name(hotspot.symbol)
@@ -123,7 +134,7 @@ def hotspot_table(report: IdentifyReport) -> Table:
             prose = ""
             issue = "none (see below)" if hotspot.symbol in problems else "none"
             if hotspot.symbol in thin:
-                issue = f"none: {thin[hotspot.symbol]} samples (< {MIN_ISSUE_SAMPLES})"
+                issue = f"none: {thin[hotspot.symbol]} samples\n(< {MIN_ISSUE_SAMPLES})"
         leaf = hotspot.leaves[0] if hotspot.leaves else None
         cells = (
             str(hotspot.rank),
@@ -210,7 +221,7 @@ def stale_hint(report: IdentifyReport) -> str:
 
 
 def print_report(report: IdentifyReport, console: Console, listing: str | None) -> None:
-    console.print(hotspot_table(report))
+    console.print(hotspot_table(report, console.width))
     if report.sampling is not None:
         for line in sampling_lines(report.sampling):
             _say(console, line)
@@ -249,8 +260,9 @@ def print_report(report: IdentifyReport, console: Console, listing: str | None) 
         _say(
             console,
             # Two lines: one would wrap mid-sentence at a pipe's 132 columns.
-            f"Next: /perf-implement {_display_path(report, first.path)} to implement a fix,\n"
-            f"      then /perf-verify {_display_path(report, first.path)} to measure it.",
+            f"Next: implement the fix {_display_path(report, first.path)} proposes (in Claude "
+            f"Code: /perf-implement),\n"
+            f"      then measure it: perf-identify verify {_display_path(report, first.path)}",
         )
 
 

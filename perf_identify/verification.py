@@ -61,7 +61,6 @@ import os
 import shlex
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -76,21 +75,8 @@ from perf_identify.change_interval import (
     explain,
 )
 from perf_identify.errors import IssueFileError, VerifyError, WriteError
-from perf_identify.gitrepo import (
-    head_state,
-    is_work_tree,
-    repo_prefix,
-    resolve_commit,
-    temporary_worktree,
-)
 from perf_identify.issue_update import checked_text, read_document
-from perf_identify.issues_dir import (
-    IssueLock,
-    StateLayout,
-    WaitLock,
-    replace_issue,
-    write_file_atomically,
-)
+from perf_identify.issues_dir import WaitLock
 from perf_identify.lifecycle import (
     Judgement,
     begin_verification,
@@ -100,6 +86,14 @@ from perf_identify.lifecycle import (
     judge,
     meets_expected,
     record_verification,
+)
+from perf_identify.ports import (
+    FILE_ISSUE_STORE,
+    SYSTEM_CLOCK,
+    SYSTEM_GIT,
+    Clock,
+    Git,
+    IssueStore,
 )
 from perf_identify.render import ChangeRange, IssueDocument, Status, Verdict, Verification
 from perf_identify.repo_config import CONFIG_NAME, RepoConfig, profiling_flag_notice
@@ -164,7 +158,8 @@ class VerifyRequest:
 
 @dataclass(frozen=True, slots=True)
 class VerifyShell:
-    """The collaborators; tests pass a fake runner, timer or clock."""
+    """The collaborators; tests pass fakes for any of them (tests/test_verification.py runs
+    verify with no git, no build and no timed program at all)."""
 
     progress: VerifyProgress
     timer: Timer | None = None
@@ -173,8 +168,12 @@ class VerifyShell:
     env: Mapping[str, str] | None = None
     """The environment of the commands (None: ours); also where `CARGO_TARGET_DIR`,
     `XDG_CACHE_HOME` and `HOME` are read."""
-    clock: Callable[[], float] = time.monotonic
-    """Seconds, for the time budget of the timing."""
+    clock: Clock = SYSTEM_CLOCK
+    """`monotonic()` seconds, for the time budget of the timing."""
+    git: Git = SYSTEM_GIT
+    """The baseline commit, HEAD and the temporary worktree of the baseline."""
+    store: IssueStore = FILE_ISSUE_STORE
+    """The issue's lock, the `.perf-identify` layout and every write to the issue folder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,10 +426,10 @@ def baseline_entry(
 # The shell
 
 
-def _baseline_commit(request: VerifyRequest, name: str) -> str:
+def _baseline_commit(request: VerifyRequest, name: str, git: Git) -> str:
     repo = request.repo
     if request.before_ref is not None:
-        commit = resolve_commit(repo, request.before_ref)
+        commit = git.resolve_commit(repo, request.before_ref)
         if commit is None:
             raise VerifyError(
                 f"--before {request.before_ref!r} is not a commit in {repo}",
@@ -457,7 +456,7 @@ def _baseline_commit(request: VerifyRequest, name: str) -> str:
             f"{facts.git_commit[:12]}): no clean baseline exists",
             hint=f"commit the code that was profiled and rerun perf-identify, {use_before}",
         )
-    commit = resolve_commit(repo, facts.git_commit)
+    commit = git.resolve_commit(repo, facts.git_commit)
     if commit is None:
         raise VerifyError(
             f"the commit recorded at identification, {facts.git_commit}, is not in {repo}",
@@ -530,13 +529,13 @@ def _plan(request: VerifyRequest, shell: VerifyShell) -> _Plan:
                 if doc.status is Status.IN_PROGRESS
                 else exc.hint,
             ) from None
-    if not is_work_tree(request.repo):
+    if not shell.git.is_work_tree(request.repo):
         raise VerifyError(
             f"{request.repo} is not a git work tree: verify builds the baseline commit in a "
             "git worktree",
             hint="run verify in the VM's git checkout, or pass --repo",
         )
-    commit = _baseline_commit(request, name)
+    commit = _baseline_commit(request, name, shell.git)
     benchmark = request.repo / doc.benchmark_file
     if not benchmark.is_file():
         raise VerifyError(
@@ -549,7 +548,7 @@ def _plan(request: VerifyRequest, shell: VerifyShell) -> _Plan:
         doc=doc,
         original=original,
         commit=commit,
-        prefix=repo_prefix(request.repo),
+        prefix=shell.git.repo_prefix(request.repo),
         benchmark=benchmark.resolve(),
         timer=timer,
         baseline=_baseline_path(request),
@@ -561,7 +560,7 @@ def verify(request: VerifyRequest, shell: VerifyShell) -> VerifyReport:
     """Run the whole verification; see the module docstring."""
     if not request.issue_path.is_file():
         read_document(request.issue_path)  # the error for a missing file, before any lock file
-    with IssueLock(request.issue_path):
+    with shell.store.lock_issue(request.issue_path):
         plan = _plan(request, shell)
         for notice in plan.notices:
             shell.progress.notice(notice)
@@ -575,22 +574,22 @@ def verify(request: VerifyRequest, shell: VerifyShell) -> VerifyReport:
         current = plan.original
         if verifying != plan.doc:
             text = checked_text(verifying)
-            replace_issue(request.issue_path, plan.original, text)
+            shell.store.replace_issue(request.issue_path, plan.original, text)
             current = text.encode("utf-8")
         try:
             return _measure_and_record(request, shell, plan, verifying, current)
         except BaseException:
-            _restore(request.issue_path, current, plan.original)
+            _restore(shell.store, request.issue_path, current, plan.original)
             raise
 
 
-def _restore(path: Path, ours: bytes, original: bytes) -> None:
+def _restore(store: IssueStore, path: Path, ours: bytes, original: bytes) -> None:
     """Put the original bytes back, unless the file no longer holds what we wrote (a hand edit
     made while verify ran is not ours to overwrite)."""
     try:
         if path.read_bytes() != ours:
             return
-        write_file_atomically(path, original)
+        store.write_atomically(path, original)
     except FileNotFoundError:
         return
     except (OSError, WriteError) as exc:
@@ -656,7 +655,7 @@ def _time_pairs(
         f"timing {batch} alternating pairs after {config.warmup} warm-up(s) of each with "
         f"{plan.timer.name}: {command}"
     )
-    started = shell.clock()
+    started = shell.clock.monotonic()
     while True:
         pairs += measure_rounds(
             plan.timer,
@@ -668,11 +667,11 @@ def _time_pairs(
             cwd=request.repo,
             timeout_s=config.timeout,
             on_round=lambda i: shell.progress.status(
-                f"timing pair {i + 1}", shell.clock() - started
+                f"timing pair {i + 1}", shell.clock.monotonic() - started
             ),
         )
         batches.append(batch)
-        elapsed = shell.clock() - started
+        elapsed = shell.clock.monotonic() - started
         choice, interval, outcome = assess(pairs, config.measure, config.threshold_percent)
         step = next_batch(
             policy, pairs=len(pairs), outcome=outcome, elapsed_s=elapsed, tests_passed=tests_passed
@@ -704,7 +703,7 @@ def _measure_and_record(
 ) -> VerifyReport:
     config = request.config
     repo = request.repo
-    layout = StateLayout.of_issue(request.issue_path)
+    layout = shell.store.layout(request.issue_path)
     logs = layout.logs
     shell.progress.step(f"running the tests: {config.test}")
     tests = shell.run(
@@ -733,7 +732,7 @@ def _measure_and_record(
         worktree = scratch / "before-tree"
         label_before = f"the baseline {plan.commit[:12]}"
         shell.progress.step(f"checking out {label_before} in a temporary git worktree")
-        with temporary_worktree(repo, plan.commit, worktree):
+        with shell.git.worktree(repo, plan.commit, worktree):
             before_tree = worktree / plan.prefix if plan.prefix else worktree
             if not before_tree.is_dir():
                 raise VerifyError(f"commit {plan.commit[:12]} has no folder {plan.prefix}")
@@ -788,7 +787,7 @@ def _measure_and_record(
     note = verdict_note(judgement, tests, config.threshold_percent)
     baseline_path: Path | None = None
     if judgement.verdict is Verdict.CONFIRMED and plan.baseline is not None:
-        head = head_state(repo, exclude=request.issue_path.parent)
+        head = shell.git.head_state(repo, exclude=request.issue_path.parent)
         entry = baseline_entry(
             after,
             issue=plan.name,
@@ -801,7 +800,7 @@ def _measure_and_record(
         )
         with WaitLock(layout.baseline_lock):
             existing = _read_json(plan.baseline) if plan.baseline.is_file() else None
-            write_file_atomically(plan.baseline, merged_baseline(existing, entry).encode())
+            shell.store.write_atomically(plan.baseline, merged_baseline(existing, entry).encode())
         baseline_path = plan.baseline
         shown = (
             plan.baseline.relative_to(repo) if plan.baseline.is_relative_to(repo) else plan.baseline
@@ -809,7 +808,7 @@ def _measure_and_record(
         note += f"; new baseline in {shown}"
     final = record_verification(verifying, verification, request.today, note)
     record_path = layout.verify_record(plan.name)
-    write_file_atomically(
+    shell.store.write_atomically(
         record_path,
         _run_record(
             plan,
@@ -822,7 +821,7 @@ def _measure_and_record(
             baseline_path=baseline_path,
         ).encode(),
     )
-    replace_issue(request.issue_path, current, checked_text(final))
+    shell.store.replace_issue(request.issue_path, current, checked_text(final))
     return VerifyReport(
         issue_path=request.issue_path,
         before_commit=plan.commit,

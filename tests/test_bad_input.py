@@ -435,3 +435,45 @@ def test_a_deleted_working_directory_is_an_error_not_a_traceback(tmp_path: Path)
     )
     assert result.returncode == 2, result.stderr
     assert_one_error(result.stderr, "the current directory no longer exists")
+
+
+# -- the error fits the case -------------------------------------------------------------------
+
+
+def test_missing_file_is_the_first_thing_said(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    code, _, err = run_cli("examples/nope.santa", "--repo", str(repo))
+    assert code == EXIT_USAGE
+    assert err.startswith("error: "), err
+    assert "ANTHROPIC_API_KEY" not in err
+
+
+def test_no_makefile_hint_names_repo_option(repo: Path) -> None:
+    (repo / "Makefile").unlink()
+    code, _, err = run_cli(BENCHMARK, "--repo", str(repo))
+    assert code == EXIT_MAKE
+    assert_one_error(err, "no Makefile")
+    assert "--repo DIR" in err.splitlines()[-1]
+
+
+def test_make_failure_names_the_command_not_found(repo: Path) -> None:
+    # The Makefile's `perf-identify record` is not on PATH; a later step still prints.
+    (repo / "Makefile").write_text(
+        "analyze:\n\t@echo 'Compiling'\n"
+        "\t@no-such-tool-on-path record -- true; echo 'Finished profiling in 0.01s'; exit 127\n"
+    )
+    code, _, err = run_cli(BENCHMARK, "--repo", str(repo), "--quiet")
+    assert code == EXIT_MAKE
+    assert_one_error(err, "no-such-tool-on-path: not found")
+    assert "Finished profiling" not in err
+    assert "not on PATH" in err.splitlines()[-1]
+
+
+def test_a_given_profile_that_is_not_one_gets_a_hint_about_the_file(repo: Path) -> None:
+    """The user named the file with --profile: the hint speaks of that file, not of make."""
+    code, _, err = _with_profile(repo, b"this is not a protobuf, it is a text file\n")
+    assert code == 4
+    assert_one_error(err, "given.pb")
+    hint = next(line for line in err.splitlines() if line.startswith("hint: "))
+    assert "--profile names a file that is not a usable pprof CPU profile" in hint
+    assert "re-run make profile" not in hint

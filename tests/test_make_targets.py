@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from perf_identify import make_targets
 from perf_identify.errors import Interrupted, MakeError, UsageError
 from perf_identify.make_targets import (
     SKIP_PROFILE_NOTICE,
@@ -280,15 +281,61 @@ def test_failing_target_names_exit_code_log_and_last_line(tmp_path: Path) -> Non
     with pytest.raises(MakeError) as info:
         run_target(repo, "analyze", FILE, tmp_path / "logs")
     error = info.value
-    assert error.message == f"make analyze FILE={FILE} failed with exit code 2"
-    log_path = tmp_path / "logs" / "make-analyze.log"
-    assert f"full log: {log_path}" in error.hint
     # make's own "*** [Makefile:…] Error 3" restates the exit code; the recipe's line is kept.
-    assert error.hint.endswith("last line: error: boom in lang/src/vm/runtime.rs")
+    assert error.message == (
+        f"make analyze FILE={FILE} failed with exit code 2: error: boom in lang/src/vm/runtime.rs"
+    )
+    log_path = tmp_path / "logs" / "make-analyze.log"
+    assert error.hint == f"full log: {log_path}"
     log = log_path.read_text()
     assert "building" in log
     assert "error: boom" in log
     assert "Error 3" in log
+
+
+def test_failure_names_the_explaining_line_not_the_last_one(tmp_path: Path) -> None:
+    # The not-on-PATH case: the recipe's `perf-identify record` is not found, a later step
+    # still prints, and the last line says nothing about why.
+    recipe = [
+        "@echo 'Compiling blitzen v0.1.0'",
+        "@perf-identify-not-installed record -- true; "
+        "echo 'Finished profiling profile in 0.01s'; exit 127",
+    ]
+    repo = make_repo(tmp_path, makefile(profile=recipe))
+    with pytest.raises(MakeError) as info:
+        run_target(repo, "profile", FILE, tmp_path / "logs")
+    error = info.value
+    assert error.message.startswith(f"make profile FILE={FILE} failed with exit code 2: ")
+    assert "perf-identify-not-installed: not found" in error.message
+    assert "Finished profiling" not in error.message + error.hint
+    assert error.hint.startswith("a command the Makefile runs is not on PATH;")
+    assert error.hint.endswith(f"full log: {tmp_path / 'logs' / 'make-profile.log'}")
+
+
+def test_failure_without_an_explaining_line_quotes_the_last_line(tmp_path: Path) -> None:
+    recipe = ["@echo 'step one'", "@echo 'step two' >&2", "@exit 1"]
+    repo = make_repo(tmp_path, makefile(analyze=recipe))
+    with pytest.raises(MakeError) as info:
+        run_target(repo, "analyze", FILE, tmp_path / "logs")
+    assert info.value.message == f"make analyze FILE={FILE} failed with exit code 2"
+    assert info.value.hint.endswith("; last line: step two")
+
+
+def test_explaining_lines_picks_the_first_causes() -> None:
+    lines = [
+        "   Compiling vm v0.1.0",
+        "\x1b[31merror[E0308]\x1b[0m: mismatched types",
+        "thread 'main' panicked at src/main.rs:3:5:",
+        "/bin/sh: 1: x: not found",
+        "Finished in 0.01s",
+    ]
+    assert make_targets.explaining_lines(lines) == [
+        "error[E0308]: mismatched types",
+        "thread 'main' panicked at src/main.rs:3:5:",
+    ]
+    assert make_targets.explaining_lines(["all good", "done"]) == []
+    assert make_targets._NOT_ON_PATH_RE.search("make: cargo: No such file or directory")
+    assert not make_targets._NOT_ON_PATH_RE.search("cat: in.txt: No such file or directory")
 
 
 def test_missing_target(tmp_path: Path) -> None:

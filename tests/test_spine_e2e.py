@@ -52,7 +52,8 @@ def test_identify_writes_true_issue_files(repo: Path) -> None:
     assert "self.stack.push(value)" in source[by_rank[4].line - 1]
     assert by_rank[1].title == "STRING GRAPHEME COLLECT IN INDEX OP"
     assert "91.0%" in by_rank[1].prose["impact"]
-    assert "Next: /perf-implement perf-issues/" in out
+    assert "Next: implement the fix perf-issues/" in out
+    assert "perf-identify verify perf-issues/" in out
     assert "STRING_GRAPHEME_COLLECT_IN_INDEX_OP.txt" in out
 
 

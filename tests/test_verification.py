@@ -33,6 +33,7 @@ from perf_identify.verification import (
     baseline_target_dir,
     verify,
 )
+from tests.fake_ports import FakeClock
 from tests.fake_vm import BENCHMARK, make_fake_vm
 from tests.lifecycle_repos import (
     CONFIG,
@@ -94,7 +95,7 @@ def run_verify(repo: Path, issue: Path, before_ref: str | None = None) -> Verify
         repo=repo, issue_path=issue, today=DAY, config=load_config(repo), before_ref=before_ref
     )
     # The delay timer takes no time, and neither does the clock: no budget ever runs out.
-    return verify(request, VerifyShell(Quiet(), timer=DelayTimer(), clock=lambda: 0.0))
+    return verify(request, VerifyShell(Quiet(), timer=DelayTimer(), clock=FakeClock(DAY)))
 
 
 def worktrees(repo: Path) -> list[str]:
@@ -566,7 +567,7 @@ def _verify_with(
 ) -> tuple[VerifyReport, str]:
     settings = load_config(repo).model_copy(update=config)
     request = VerifyRequest(repo=repo, issue_path=issue, today=DAY, config=settings)
-    report = verify(request, VerifyShell(Quiet(), timer=timer, clock=timer.clock))
+    report = verify(request, VerifyShell(Quiet(), timer=timer, clock=FakeClock(DAY, timer.clock)))
     return report, issue.read_text(encoding="utf-8")
 
 

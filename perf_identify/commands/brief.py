@@ -17,13 +17,20 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from perf_identify.arguments import Parser
+from perf_identify.arguments import Parser, epilog
 from perf_identify.errors import UsageError
+
+EXAMPLES = [
+    ("perf-identify brief perf-issues/NAME.txt", "what a drafter needs, as text"),
+    ("perf-identify brief perf-issues/NAME.txt --json > brief.json", "the same as one JSON object"),
+]
+EXIT_CODES = "0 ok, 2 arguments, 9 issue file problem, 70 internal error"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify brief",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
         description=(
             "Print what a drafter needs for one issue: our facts (share, flat and cum, the call "
             "path, the leaf breakdown, the callers, the class), the function's numbered source, "
@@ -32,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="perf-issues/NAME.txt")
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
+    )
     parser.add_argument("--json", action="store_true", help="print the brief as one JSON object")
     return parser
 

@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from perf_identify.arguments import Parser
+from perf_identify.arguments import Parser, epilog
 from perf_identify.errors import DraftRefused, IssueFileError, UsageError, VerifyError
 
 if TYPE_CHECKING:
@@ -40,9 +40,23 @@ MAX_DRAFT_BYTES = 256 * 1024
 """Five sections of 2400 characters and eight quotes fit many times over."""
 
 
+EXAMPLES = [
+    (
+        "perf-identify draft perf-issues/NAME.txt --from perf-issues/.drafts/NAME.json",
+        "check the draft; if it holds, rewrite the issue's prose",
+    ),
+    ("perf-identify draft perf-issues/NAME.txt --from - < draft.json", "read the draft from stdin"),
+]
+EXIT_CODES = (
+    "0 the prose was rewritten, 2 arguments, 7 writing, 9 issue file problem, 11 "
+    "draft refused (one line per problem), 70 internal error"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify draft",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
         description=(
             "Check a draft of an issue's prose (a JSON object: description, root_cause, "
             "approach, expected_impact, risk, evidence [{line, quote}], optional name) against "
@@ -55,11 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--from",
         dest="source",
-        metavar="JSON_FILE",
+        metavar="FILE",
         required=True,
         help="the draft, e.g. perf-issues/.drafts/NAME.json ('-': stdin)",
     )
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
+    )
     return parser
 
 

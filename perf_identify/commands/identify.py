@@ -6,12 +6,18 @@ import argparse
 import json
 import os
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from perf_identify import __version__
-from perf_identify.arguments import Parser, day, non_negative_int, percent, positive_int, seconds
+from perf_identify.arguments import (
+    Parser,
+    day,
+    non_negative_int,
+    percent,
+    positive_int,
+    seconds,
+)
 from perf_identify.errors import SourceError, UsageError
 from perf_identify.model_config import (
     DEFAULT_CONCURRENCY,
@@ -21,6 +27,7 @@ from perf_identify.model_config import (
     NO_KEY_NOTICE,
     LlmSettings,
 )
+from perf_identify.ports import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
     from perf_identify.drafting import Drafter
@@ -36,24 +43,37 @@ perf-issues/NAME.txt files in the format /perf-implement and /perf-verify read.
 """
 
 
-def build_parser(epilog: str = "") -> argparse.ArgumentParser:
+def build_parser(epilog: str = "", usage: str | None = None) -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify",
+        usage=usage,
         description=DESCRIPTION,
         epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="the benchmark program, e.g. examples/x.santa")
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        help="the benchmark program, relative to --repo, e.g. examples/x.santa",
+    )
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
+    )
     parser.add_argument(
         "--source-root",
         default="lang/src/vm",
+        metavar="DIR",
         help="the VM's own source, relative to the repo (default: lang/src/vm)",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("perf-issues"), help="issue folder (default: perf-issues)"
+        "--out",
+        type=Path,
+        default=Path("perf-issues"),
+        metavar="DIR",
+        help="issue folder (default: perf-issues)",
     )
-    parser.add_argument("--top", type=positive_int, default=5, help="at most N issues (default 5)")
+    parser.add_argument(
+        "--top", type=positive_int, default=5, metavar="N", help="at most N issues (default 5)"
+    )
     parser.add_argument(
         "--min-percent",
         type=percent,
@@ -64,6 +84,7 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile",
         type=Path,
+        metavar="FILE",
         help="analyse this existing profile.pb instead of running make (implies --skip-make)",
     )
     parser.add_argument(
@@ -79,6 +100,7 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
     parser.add_argument(
         "--runtime-ms",
         type=positive_int,
+        metavar="MS",
         help="the Runtime to report, when make analyze's timing is not available",
     )
     parser.add_argument(
@@ -90,7 +112,10 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
         "command when it took at most 10 s (default 3; 1 = make analyze's run only)",
     )
     parser.add_argument(
-        "--timeout", type=seconds, metavar="SECONDS", help="give up on a make target after this"
+        "--timeout",
+        type=seconds,
+        metavar="S",
+        help="give up on a make target after S seconds (default: no limit)",
     )
     model = parser.add_argument_group(
         "drafting",
@@ -101,7 +126,10 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
         "--offline", action="store_true", help="draft with the offline drafter, even with a key"
     )
     model.add_argument(
-        "--model", default=DEFAULT_MODEL, help=f"the model to draft with (default {DEFAULT_MODEL})"
+        "--model",
+        default=DEFAULT_MODEL,
+        metavar="NAME",
+        help=f"the model to draft with (default {DEFAULT_MODEL})",
     )
     model.add_argument(
         "--concurrency",
@@ -120,8 +148,8 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
         "--model-timeout",
         type=seconds,
         default=DEFAULT_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"give up on one model request after this (default {DEFAULT_TIMEOUT_S:g})",
+        metavar="S",
+        help=f"give up on one model request after S seconds (default {DEFAULT_TIMEOUT_S:g})",
     )
     model.add_argument(
         "--model-retries",
@@ -137,7 +165,10 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
         help="ask the model again instead of reusing drafts cached under OUT/.perf-identify/",
     )
     parser.add_argument(
-        "--date", type=day, help="the IDENTIFIED date to write (default: today), YYYY-MM-DD"
+        "--date",
+        type=day,
+        metavar="YYYY-MM-DD",
+        help="the IDENTIFIED date to write (default: today)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     noise = parser.add_mutually_exclusive_group()
@@ -149,8 +180,12 @@ def build_parser(epilog: str = "") -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def run(
+    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """`clock` gives the date written into new issues when --date is absent."""
     from perf_identify.issues_dir import format_listing, list_directory
+    from perf_identify.make_targets import validate_file_argument
     from perf_identify.pipeline import IdentifyRequest, Shell, identify
     from perf_identify.progress import ConsoleProgress
     from perf_identify.report import print_report, report_json
@@ -166,7 +201,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         repo=repo,
         file_arg=args.file,
         out_dir=out_dir,
-        today=args.date or date.today(),
+        today=args.date or clock.today(),
         source_root=args.source_root.strip("/"),
         top=args.top,
         min_percent=args.min_percent,
@@ -177,6 +212,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         timeout_s=args.timeout,
         runtime_runs=args.runtime_runs,
     )
+    # A missing or unsafe FILE is reported before any notice (e.g. "drafting offline") that
+    # would otherwise come first and say nothing about it; the pipeline checks it again.
+    validate_file_argument(repo, args.file)
     progress = ConsoleProgress(stderr, quiet=args.quiet or args.json, verbose=args.verbose)
     drafter = _drafter(args, request, progress.notice)
     try:
@@ -192,7 +230,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         from rich.console import Console
 
         # A pipe gets a width that fits real symbol names instead of rich's 80 columns.
-        width = None if stdout.isatty() else 132
+        width = None if stdout.isatty() else 150
         console = Console(file=stdout, highlight=False, soft_wrap=False, width=width)
         print_report(report, console, listing)
     if not report.rows and report.thin and not report.unresolved:

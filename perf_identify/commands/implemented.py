@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from perf_identify.arguments import Parser, day
+from perf_identify.arguments import Parser, day, epilog
 from perf_identify.errors import UsageError
+from perf_identify.ports import SYSTEM_CLOCK, Clock
 from perf_identify.render import Implementation
 
 
@@ -44,9 +44,28 @@ class ImplementationInput(BaseModel):
     note: str = ""
 
 
+EXAMPLES = [
+    (
+        "perf-identify implemented perf-issues/NAME.txt --from-json impl.json",
+        "the fields from a JSON file: files_modified [{path, what}], changes_made, tests, note",
+    ),
+    (
+        "perf-identify implemented perf-issues/NAME.txt \\\n"
+        "      --file-modified 'lang/src/vm/runtime.rs:no clone' \\\n"
+        "      --changes 'borrow the string' --tests 'index_op_borrows'",
+        "the same fields as options",
+    ),
+]
+EXIT_CODES = (
+    "0 ok, 2 arguments, 7 another command is working on this issue or the write "
+    "failed, 9 issue file problem (e.g. not IN_PROGRESS), 70 internal error"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify implemented",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
         description=(
             "Record what was implemented for an IN_PROGRESS issue (its IMPLEMENTATION section: "
             "Files Modified, Changes Made, Tests Added/Modified) and move it to IMPLEMENTED."
@@ -63,10 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--changes", metavar="TEXT", help="Changes Made (prose)")
     parser.add_argument("--tests", metavar="TEXT", help="Tests Added/Modified (prose)")
     parser.add_argument(
-        "--from-json", metavar="F", help="read all three fields from a JSON file ('-': stdin)"
+        "--from-json", metavar="FILE", help="read all three fields from a JSON file ('-': stdin)"
     )
-    parser.add_argument("--note", help="the progress-log note (default: from Changes Made)")
-    parser.add_argument("--date", type=day, help="the log entry's date (default: today)")
+    parser.add_argument(
+        "--note", metavar="TEXT", help="the progress-log note (default: from Changes Made)"
+    )
+    parser.add_argument(
+        "--date", type=day, metavar="YYYY-MM-DD", help="the log entry's date (default: today)"
+    )
     return parser
 
 
@@ -149,7 +172,10 @@ def implementation_from_args(args: argparse.Namespace) -> tuple[Implementation, 
     return implementation, note or _default_note(changes, len(files))
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def run(
+    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """`clock` gives the log entry's date when --date is absent."""
     from perf_identify.issue_update import update_issue
     from perf_identify.lifecycle import record_implementation
     from perf_identify.render import normalize_prose
@@ -161,7 +187,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         changes_made=normalize_prose(implementation.changes_made),
         tests=normalize_prose(implementation.tests),
     )
-    today = args.date or date.today()
+    today = args.date or clock.today()
     before, after = update_issue(
         args.file, lambda doc: record_implementation(doc, implementation, today, note)
     )

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from perf_identify import __version__
-from perf_identify.arguments import Parser
+from perf_identify.arguments import Parser, epilog
 from perf_identify.errors import UsageError, WriteError
 from perf_identify.issues_dir import write_file_atomically
 from perf_identify.repo_files import ISSUE_CAP, read_regular
@@ -52,9 +52,23 @@ class Plan:
     outcome: Outcome
 
 
+EXAMPLES = [
+    (
+        "perf-identify install-commands --repo examples/tinsel",
+        "write the three slash commands into examples/tinsel/.claude/commands/",
+    ),
+    (
+        "perf-identify install-commands --force",
+        "replace edited command files in ./.claude/commands/",
+    ),
+]
+EXIT_CODES = "0 ok, 2 arguments, 7 a command file could not be written, 70 internal error"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify install-commands",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
         description=(
             "Write the /perf-identify, /perf-implement and /perf-verify slash commands into "
             "DIR/.claude/commands/, for Claude Code sessions in that repo. Use this when "
@@ -64,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--repo", type=Path, default=Path("."), help="the repo to install into (default: .)"
+        "--repo",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the repo to install into (default: .)",
     )
     parser.add_argument(
         "--force", action="store_true", help="replace edited command files (keeping NAME.md.bak)"

@@ -22,21 +22,35 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from perf_identify.arguments import Parser
+from perf_identify.arguments import Parser, epilog
 from perf_identify.display_text import visible
 from perf_identify.errors import UsageError
 
 _NOTE_WIDTH = 80
 
 
+EXAMPLES = [
+    ("perf-identify list", "the issue files in ./perf-issues"),
+    ("perf-identify list --repo examples/tinsel --json", "the same rows as JSON, for a script"),
+]
+EXIT_CODES = "0 ok, 2 arguments, 70 internal error"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify list",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
         description="List the issue files: status, share, location and last progress-log entry.",
     )
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
     parser.add_argument(
-        "--out", type=Path, default=Path("perf-issues"), help="issue folder (default: perf-issues)"
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("perf-issues"),
+        metavar="DIR",
+        help="issue folder (default: perf-issues)",
     )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     return parser

@@ -18,13 +18,23 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from perf_identify.arguments import Parser, positive_int
+from perf_identify.arguments import Parser, epilog, positive_int
 from perf_identify.errors import ProfileError, UsageError
+
+EXAMPLES = [
+    ("perf-identify show VM::index_op", "one function of the repo's profile.pb"),
+    (
+        "perf-identify show Iterator::collect --profile old/profile.pb --limit 1",
+        "the best match only, in another profile",
+    ),
+]
+EXIT_CODES = "0 ok, 2 arguments (e.g. no function matches), 4 profile problem, 70 internal error"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify show",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
         description=(
             "Show one function of a profile: flat and cum, callers and callees with their "
             "shares (pprof's -peek), and per-line figures where the profile has true line "
@@ -39,17 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile",
         type=Path,
+        metavar="FILE",
         help="the profile (default: profile.pb in the repo; `perf-identify brief` names the "
         "issue's)",
     )
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
+    )
     parser.add_argument(
         "--source-root",
         default="lang/src/vm",
+        metavar="DIR",
         help="the VM's own source, relative to the repo (default: lang/src/vm)",
     )
     parser.add_argument(
-        "--limit", type=positive_int, default=3, help="functions shown when several match (3)"
+        "--limit",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="functions shown when several match (default 3)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser

@@ -10,18 +10,30 @@ for long (see `issues_dir`): while a `verify` of this issue runs, the move is re
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from perf_identify.arguments import Parser, day
+from perf_identify.arguments import Parser, day, epilog
 from perf_identify.errors import UsageError
+from perf_identify.ports import SYSTEM_CLOCK, Clock
 from perf_identify.render import Status
+
+EXAMPLES = [
+    (
+        "perf-identify status perf-issues/NAME.txt IN_PROGRESS --note 'start on the clone'",
+        "start work on an IDENTIFIED (or MARGINAL, REGRESSION) issue",
+    )
+]
+EXIT_CODES = (
+    "0 ok, 2 arguments, 7 another command is working on this issue or the write "
+    "failed, 9 issue file problem (e.g. an illegal move), 70 internal error"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="perf-identify status",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
         description=(
             "Move an issue file to NEW_STATUS and append `[date] NEW_STATUS - note` to its "
             "PROGRESS LOG. Legal moves: IDENTIFIED -> IN_PROGRESS -> IMPLEMENTED -> VERIFYING "
@@ -36,12 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[status.value for status in Status],
         help="the status to move to, e.g. IN_PROGRESS",
     )
-    parser.add_argument("--note", required=True, help="the progress-log note (one line)")
-    parser.add_argument("--date", type=day, help="the log entry's date (default: today)")
+    parser.add_argument(
+        "--note", required=True, metavar="TEXT", help="the progress-log note (one line)"
+    )
+    parser.add_argument(
+        "--date", type=day, metavar="YYYY-MM-DD", help="the log entry's date (default: today)"
+    )
     return parser
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def run(
+    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """`clock` gives the log entry's date when --date is absent."""
     from perf_identify.issue_update import update_issue
     from perf_identify.lifecycle import set_status
 
@@ -49,7 +68,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not note:
         raise UsageError("--note is empty", hint="say in one line why the status changes")
     new = Status(args.new_status)
-    today = args.date or date.today()
+    today = args.date or clock.today()
     before, after = update_issue(args.file, lambda doc: set_status(doc, new, today, note))
     stdout.write(f"{args.file}: {before.status.value} -> {after.status.value}\n")
     return 0

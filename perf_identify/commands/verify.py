@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from perf_identify.arguments import Parser, day
+from perf_identify.arguments import Parser, day, epilog
 from perf_identify.errors import UsageError
+from perf_identify.ports import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
     from perf_identify.verification import VerifyReport
@@ -29,6 +29,23 @@ def _budget(text: str) -> float:
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
     return value
+
+
+EXAMPLES = [
+    (
+        "perf-identify verify perf-issues/NAME.txt",
+        "tests, timings and the verdict against the commit recorded at identification",
+    ),
+    (
+        "perf-identify verify perf-issues/NAME.txt --before main --time-budget 0",
+        "compare with main; time only the first `runs` pairs",
+    ),
+]
+EXIT_CODES = (
+    "0 a verdict was recorded (any verdict), 2 bad arguments or config, 7 another "
+    "command is working on this issue, 9 the issue file cannot be verified, 10 the "
+    "measurement could not be made; on any error the issue file is left as it was"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,12 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
             "benchmark's CPU time when it is single-threaded, wall time otherwise, and says "
             "which. Settings: .perf-identify.toml."
         ),
-        epilog="exit codes: 0 a verdict was recorded (any verdict), 2 bad arguments or config, "
-        "7 another command is working on this issue, 9 the issue file cannot be verified, 10 "
-        "the measurement could not be made; on any error the issue file is left as it was",
+        epilog=epilog(EXAMPLES, EXIT_CODES),
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="perf-issues/NAME.txt")
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the VM checkout (default: .)")
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
+    )
     parser.add_argument(
         "--before",
         metavar="REF",
@@ -61,12 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-budget",
         type=_budget,
-        metavar="SECONDS",
-        help="seconds of timing after which no more pairs are added while the verdict is "
+        metavar="S",
+        help="S seconds of timing after which no more pairs are added while the verdict is "
         "undecided (default: time_budget in .perf-identify.toml, else 120; 0: only the "
         "first `runs` pairs)",
     )
-    parser.add_argument("--date", type=day, help="the date to write (default: today)")
+    parser.add_argument(
+        "--date", type=day, metavar="YYYY-MM-DD", help="the date to write (default: today)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return parser
@@ -110,7 +129,10 @@ def _summary(report: VerifyReport) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def run(
+    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """`clock` gives the date when --date is absent and the timing's time budget."""
     from perf_identify.change_interval import explain
     from perf_identify.progress import ConsoleProgress
     from perf_identify.repo_config import load_config
@@ -130,13 +152,13 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     request = VerifyRequest(
         repo=repo,
         issue_path=issue_path,
-        today=args.date or date.today(),
+        today=args.date or clock.today(),
         config=config,
         before_ref=args.before,
     )
     progress = ConsoleProgress(stderr, quiet=args.quiet or args.json, verbose=False)
     try:
-        report = verify(request, VerifyShell(progress=progress))
+        report = verify(request, VerifyShell(progress=progress, clock=clock))
     finally:
         progress.done()
     summary = _summary(report)

@@ -1,0 +1,148 @@
+"""The typed ports of the shell: the clock, git, the repo's files and the issue store.
+
+Each port is a `Protocol` with one system implementation here, a thin adapter over the module
+that does the work (`gitrepo`, `repo_files`, `issues_dir`), so the commands keep their
+behaviour while tests pass in-memory fakes. Contracts:
+
+* `Clock.today()` is the date a command writes when `--date` is not given; `Clock.monotonic()`
+  is seconds from an arbitrary origin, only ever subtracted (the time budget of verify).
+* `Git` answers in terms of the repo folder it is given; `worktree(repo, commit, path)` is a
+  context manager that has `commit` checked out at `path` while it is open and removes it after.
+* `RepoFiles` reads only regular files, confined to the repo after resolving symlinks, and
+  refuses (`repo_files.Refused`, saying what and why) anything over the size cap.
+* `IssueStore` knows the `.perf-identify` layout of an issue folder, takes an issue's lock,
+  scans the folder and writes atomically without following a symlink.
+
+This module imports no process or network module itself: the adapters reach them only through
+the modules they delegate to.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+from perf_identify import gitrepo, issues_dir, repo_files
+from perf_identify.gitrepo import HeadState
+from perf_identify.issues_dir import ExistingIssue, StateLayout
+
+
+class Clock(Protocol):
+    def today(self) -> date: ...
+
+    def monotonic(self) -> float: ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def today(self) -> date:
+        return date.today()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+class Git(Protocol):
+    def is_work_tree(self, repo: Path) -> bool: ...
+
+    def resolve_commit(self, repo: Path, ref: str) -> str | None: ...
+
+    def repo_prefix(self, repo: Path) -> str:
+        """The repo folder's path below the top of its work tree ("" at the top)."""
+        ...
+
+    def head_state(self, repo: Path, exclude: Path | None = None) -> HeadState | None: ...
+
+    def worktree(self, repo: Path, commit: str, path: Path) -> AbstractContextManager[Path]: ...
+
+
+class SystemGit:
+    """git itself, through `perf_identify.gitrepo`."""
+
+    def is_work_tree(self, repo: Path) -> bool:
+        return gitrepo.is_work_tree(repo)
+
+    def resolve_commit(self, repo: Path, ref: str) -> str | None:
+        return gitrepo.resolve_commit(repo, ref)
+
+    def repo_prefix(self, repo: Path) -> str:
+        return gitrepo.repo_prefix(repo)
+
+    def head_state(self, repo: Path, exclude: Path | None = None) -> HeadState | None:
+        return gitrepo.head_state(repo, exclude)
+
+    def worktree(self, repo: Path, commit: str, path: Path) -> AbstractContextManager[Path]:
+        return gitrepo.temporary_worktree(repo, commit, path)
+
+
+SYSTEM_GIT = SystemGit()
+
+
+class RepoFiles(Protocol):
+    def read_regular(self, path: Path, cap: int) -> bytes: ...
+
+    def read_in_repo(
+        self, repo: Path, relative: str | Path, cap: int = repo_files.SOURCE_CAP
+    ) -> bytes: ...
+
+
+class LocalRepoFiles:
+    """The file system, through `perf_identify.repo_files`."""
+
+    def read_regular(self, path: Path, cap: int) -> bytes:
+        return repo_files.read_regular(path, cap)
+
+    def read_in_repo(
+        self, repo: Path, relative: str | Path, cap: int = repo_files.SOURCE_CAP
+    ) -> bytes:
+        return repo_files.read_in_repo(repo, relative, cap)
+
+
+LOCAL_REPO_FILES = LocalRepoFiles()
+
+
+class IssueStore(Protocol):
+    def layout(self, issue_path: Path) -> StateLayout:
+        """The `.perf-identify` layout of the folder that holds `issue_path`."""
+        ...
+
+    def scan(self, out_dir: Path) -> list[ExistingIssue]: ...
+
+    def lock_issue(self, issue_path: Path) -> AbstractContextManager[object]:
+        """Held while one command changes this issue; raises when another holds it."""
+        ...
+
+    def write_atomically(self, target: Path, data: bytes) -> None: ...
+
+    def replace_issue(self, path: Path, expected: bytes, text: str) -> None:
+        """Write `text` to `path` only while it still holds `expected` (else `WriteError`)."""
+        ...
+
+
+class FileIssueStore:
+    """Issue folders on disk, through `perf_identify.issues_dir`."""
+
+    def layout(self, issue_path: Path) -> StateLayout:
+        return StateLayout.of_issue(issue_path)
+
+    def scan(self, out_dir: Path) -> list[ExistingIssue]:
+        return issues_dir.scan_issues(out_dir)
+
+    def lock_issue(self, issue_path: Path) -> AbstractContextManager[object]:
+        return issues_dir.IssueLock(issue_path)
+
+    def write_atomically(self, target: Path, data: bytes) -> None:
+        issues_dir.write_file_atomically(target, data)
+
+    def replace_issue(self, path: Path, expected: bytes, text: str) -> None:
+        issues_dir.replace_issue(path, expected, text)
+
+
+FILE_ISSUE_STORE = FileIssueStore()
