@@ -7,6 +7,7 @@ import shutil
 import textwrap
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any, NoReturn
 
 from perf_identify.errors import UsageError
@@ -105,3 +106,16 @@ def seconds(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {value}")
     return value
+
+
+def add_repo_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--repo DIR` and `--source-root DIR`, worded the same on every page that takes them."""
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
+    )
+    parser.add_argument(
+        "--source-root",
+        default="lang/src/vm",
+        metavar="DIR",
+        help="the VM's own source, relative to the repo (default: lang/src/vm)",
+    )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from perf_identify import __version__
 from perf_identify.arguments import (
     Parser,
+    add_repo_arguments,
     day,
     non_negative_int,
     percent,
@@ -55,15 +56,7 @@ def build_parser(epilog: str = "", usage: str | None = None) -> argparse.Argumen
         metavar="FILE",
         help="the benchmark program, relative to --repo, e.g. examples/x.santa",
     )
-    parser.add_argument(
-        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
-    )
-    parser.add_argument(
-        "--source-root",
-        default="lang/src/vm",
-        metavar="DIR",
-        help="the VM's own source, relative to the repo (default: lang/src/vm)",
-    )
+    add_repo_arguments(parser)
     parser.add_argument(
         "--out",
         type=Path,

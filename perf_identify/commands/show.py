@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from perf_identify.arguments import Parser, epilog, positive_int
+from perf_identify.arguments import Parser, add_repo_arguments, epilog, positive_int
 from perf_identify.errors import ProfileError, UsageError
 
 EXAMPLES = [
@@ -53,15 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the profile (default: profile.pb in the repo; `perf-identify brief` names the "
         "issue's)",
     )
-    parser.add_argument(
-        "--repo", type=Path, default=Path("."), metavar="DIR", help="the VM checkout (default: .)"
-    )
-    parser.add_argument(
-        "--source-root",
-        default="lang/src/vm",
-        metavar="DIR",
-        help="the VM's own source, relative to the repo (default: lang/src/vm)",
-    )
+    add_repo_arguments(parser)
     parser.add_argument(
         "--limit",
         type=positive_int,
