@@ -85,37 +85,36 @@ def thin_profile_lines(report: IdentifyReport) -> list[str]:
     return lines
 
 
-WHOLE_NAMES_WIDTH = 140
-"""From this console width on, issue file names fit whole beside the other columns; on a
-narrower terminal they fold rather than push the figures off the screen."""
+WIDE_TABLE_WIDTH = 140
+"""From this console width on, location and prose get columns of their own; below it they
+share the function's and the issue file's cells, so that names still fit whole."""
 
 
-def hotspot_table(report: IdentifyReport, width: int = WHOLE_NAMES_WIDTH) -> Table:
+def hotspot_table(report: IdentifyReport, width: int = WIDE_TABLE_WIDTH) -> Table:
     from rich.table import Table
     from rich.text import Text
 
+    wide = width >= WIDE_TABLE_WIDTH
     table = Table(
         # Text, never a markup string: names and paths from outside may hold `[link=…]`.
         title=Text(visible(f"Hotspots in {report.file_arg} (flat, cum: {_measured(report)})")),
         title_justify="left",
         expand=False,
     )
-    # Figures and (at WHOLE_NAMES_WIDTH and wider) issue file names never wrap: a number or a
-    # name cut in two cannot be read or copied into the next command. Function, leaf and
-    # location give way instead.
+    # Figures and issue file names never wrap: a number or a name cut in two cannot be read or
+    # copied into the next command. Function, leaf and location give way instead.
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     table.add_column("samples", justify="right", no_wrap=True)
     table.add_column("flat", justify="right", no_wrap=True)
     table.add_column("cum", justify="right", no_wrap=True)
-    table.add_column("function", overflow="fold", min_width=12)
-    table.add_column("top leaf", overflow="fold", min_width=10)
-    table.add_column("location", overflow="fold", min_width=12)
-    if width >= WHOLE_NAMES_WIDTH:
-        table.add_column("issue file", no_wrap=True)
-    else:
-        table.add_column("issue file", overflow="fold")
-    table.add_column("prose", no_wrap=True)
+    table.add_column("function" if wide else "function, location", overflow="fold", min_width=10)
+    table.add_column("top leaf", overflow="fold", min_width=6)
+    if wide:
+        table.add_column("location", overflow="fold", min_width=12)
+    table.add_column("issue file", no_wrap=True)
+    if wide:
+        table.add_column("prose", no_wrap=True)
     rows = {row.facts.hotspot.symbol: row for row in report.rows}
     problems = {problem.hotspot.symbol: problem for problem in report.unresolved}
     thin = {item.hotspot.symbol: item.samples for item in report.thin}
@@ -124,10 +123,15 @@ def hotspot_table(report: IdentifyReport, width: int = WHOLE_NAMES_WIDTH) -> Tab
         if row is not None:
             function = row.facts.function
             location = f"{row.facts.file}:{row.facts.line.line}"
-            issue = f"{row.path.name}\n({_OUTCOME_TEXT[row.outcome]})"
+            outcome = _OUTCOME_TEXT[row.outcome]
+            prose = _prose(row)
+            issue = (
+                f"{row.path.name}\n({outcome})"
+                if wide or not prose
+                else (f"{row.path.name}\n({outcome}, {prose} prose)")
+            )
             if row.fallback_reason:
                 issue += "\n[offline fallback]"
-            prose = _prose(row)
         else:
             function = compact_name(hotspot.symbol)
             location = hotspot.file or hotspot.recorded_file or "?"
@@ -136,17 +140,18 @@ def hotspot_table(report: IdentifyReport, width: int = WHOLE_NAMES_WIDTH) -> Tab
             if hotspot.symbol in thin:
                 issue = f"none: {thin[hotspot.symbol]} samples\n(< {MIN_ISSUE_SAMPLES})"
         leaf = hotspot.leaves[0] if hotspot.leaves else None
-        cells = (
+        figures = (
             str(hotspot.rank),
             f"{hotspot.share_percent:.1f}%",
             _samples(report, hotspot.value),
             _ms(report, hotspot.flat),
             _ms(report, hotspot.cum),
-            function,
-            f"{compact_name(leaf.name)} {leaf.percent:.1f}%" if leaf else "",
-            location,
-            issue,
-            prose,
+        )
+        top_leaf = f"{compact_name(leaf.name)} {leaf.percent:.1f}%" if leaf else ""
+        cells = (
+            (*figures, function, top_leaf, location, issue, prose)
+            if wide
+            else (*figures, f"{function}\n{location}", top_leaf, issue)
         )
         table.add_row(*(Text(visible(cell)) for cell in cells))
     return table

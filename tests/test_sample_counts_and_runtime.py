@@ -183,3 +183,28 @@ def test_the_runtime_is_the_median_of_repeated_runs_of_a_short_benchmark(
         assert any("Runtime from 1 run(s)" in notice for notice in progress.notices)
     text = (repo / "perf-issues" / "STRING_GRAPHEME_COLLECT_IN_INDEX_OP.txt").read_text()
     assert f"Runtime: {runtime}ms" in text
+
+
+@pytest.mark.parametrize("width", [120, 150])
+def test_issue_file_names_stay_whole_in_the_table(tmp_path: Path, width: int) -> None:
+    """A name cut in two cannot be copied into the next command: at 120 columns (a terminal)
+    and at 150 (a pipe) every issue file name stands whole on one line of the table."""
+    from rich.console import Console
+
+    from perf_identify.report import print_report
+
+    repo = make_fake_vm(tmp_path)
+    progress = _Progress()
+    profile = repo / "recorded-profile.pb"
+    day = date(2026, 12, 1)
+    request = IdentifyRequest(
+        repo, BENCHMARK, repo / "perf-issues", day, profile=profile, skip_make=True
+    )
+    report = identify(request, Shell(drafter=OfflineDrafter(), progress=progress))
+    out = io.StringIO()
+    print_report(report, Console(file=out, width=width, highlight=False, soft_wrap=False), None)
+    table = out.getvalue()
+    assert report.rows
+    for row in report.rows:
+        assert row.path.name in table, (row.path.name, table)
+    assert max(len(line) for line in table.splitlines() if line.startswith(("┃", "│"))) <= width
