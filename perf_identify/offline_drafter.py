@@ -20,11 +20,11 @@ the schema elides what is still too long.
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 
 from perf_identify.attribution import Share
 from perf_identify.classify import COLLECT, Finding
+from perf_identify.display_text import visible
 from perf_identify.facts import HotspotFacts
 from perf_identify.pprof import ProfileKind
 from perf_identify.schema import MAX_QUOTE_CHARS, Draft, Evidence
@@ -385,18 +385,9 @@ def _pct(value: float) -> str:
     return f"{value:.1f}%"
 
 
-def _visible(text: str) -> str:
-    """Control and bidirectional-override characters as `\\uXXXX`, so quoted text from a
-    profile or a source file cannot act on a terminal or reorder what a reader sees."""
-    return "".join(
-        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n" else ch
-        for ch in text
-    )
-
-
 def _shorten(text: str, limit: int) -> str:
     """`text` cut in the middle to `limit` characters, one line, no backticks."""
-    flat = " ".join(_visible(text.replace("`", "'")).split())
+    flat = " ".join(visible(text.replace("`", "'")).split())
     if len(flat) <= limit:
         return flat
     half = (limit - 1) // 2
