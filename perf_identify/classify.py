@@ -434,16 +434,21 @@ def _ordered(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def classify(
-    hotspot: Hotspot, cited_code: str = "", *, prefer: str | None = None
+    hotspot: Hotspot,
+    cited_code: str = "",
+    *,
+    prefer: str | None = None,
+    found: Sequence[Finding] | None = None,
 ) -> Classification:
     """The claimed mechanisms of `hotspot`, the decisive one first, and its class and detail.
 
     `cited_code` is the cited line with comments and strings blanked; mechanisms whose tokens
     it shows (and whose tokens are evidence on their own) are added or marked `on_line`.
+    `found` is `find_mechanisms(hotspot)` when the caller computed it already.
     """
     from perf_identify.source import line_calls
 
-    findings = find_mechanisms(hotspot)
+    findings = list(found) if found is not None else find_mechanisms(hotspot)
     keys = {f.key for f in findings}
     marked: list[Finding] = []
     for finding in findings:
@@ -593,10 +598,17 @@ def _detail(first: Finding, findings: Sequence[Finding]) -> str:
     return "SELF_TIME"
 
 
-def line_tokens(hotspot: Hotspot, *, prefer: str | None = None) -> list[str]:
-    """Source tokens of the mechanisms the frames show (those that would be claimed), the
-    decisive one's first: the lines that implement them are the lines to cite."""
-    findings = _prefer(_claimable(hotspot, _merge_string_work(find_mechanisms(hotspot))), prefer)
+def frame_claims(
+    hotspot: Hotspot, found: Sequence[Finding], *, prefer: str | None = None
+) -> list[Finding]:
+    """The findings of `find_mechanisms` that `classify` would claim before looking at the
+    cited line, the decisive one first: what picks the line to cite."""
+    return _prefer(_claimable(hotspot, _merge_string_work(list(found))), prefer)
+
+
+def line_tokens(findings: Sequence[Finding]) -> list[str]:
+    """Source tokens of the claimed mechanisms (`frame_claims`), the decisive one's first:
+    the lines that implement them are the lines to cite."""
     tokens: list[str] = []
     for finding in findings:
         for token in _tokens_for(finding, findings):
@@ -605,9 +617,8 @@ def line_tokens(hotspot: Hotspot, *, prefer: str | None = None) -> list[str]:
     return tokens
 
 
-def decided_by_drop(hotspot: Hotspot, *, prefer: str | None = None) -> bool:
-    """Whether dropping values is the decisive mechanism the frames show."""
-    findings = _prefer(_claimable(hotspot, _merge_string_work(find_mechanisms(hotspot))), prefer)
+def decided_by_drop(findings: Sequence[Finding]) -> bool:
+    """Whether dropping values is the decisive mechanism of the claims (`frame_claims`)."""
     return bool(findings) and findings[0].key == "DROP"
 
 

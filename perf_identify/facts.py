@@ -24,6 +24,8 @@ from perf_identify.classify import (
     Classification,
     classify,
     decided_by_drop,
+    find_mechanisms,
+    frame_claims,
     line_tokens,
     mechanism_of_detail,
 )
@@ -132,13 +134,16 @@ def hotspot_facts(
     weights = {line: float(value) for line, value in hotspot.line_values.items()}
     # Drops run where values go out of scope: no call in the body shows them, and citing the
     # first call of some other callee would point at the wrong code.
-    drops = decided_by_drop(hotspot, prefer=prefer)
+    # The frames' findings are computed once: they pick the line, then classify it.
+    found = find_mechanisms(hotspot)
+    claims = frame_claims(hotspot, found, prefer=prefer)
+    drops = decided_by_drop(claims)
     choice = choose_line(
         source_text,
         extent,
         [] if drops else _callee_names(hotspot),
         weights or None,
-        preferred_tokens=() if drops else line_tokens(hotspot, prefer=prefer),
+        preferred_tokens=() if drops else line_tokens(claims),
         previous_line=previous.line if previous else None,
     )
     if drops and not weights:
@@ -155,7 +160,7 @@ def hotspot_facts(
     excerpt = _numbered_excerpt(
         source_text, extent, max_lines=EXCERPT_LINES, line_shares=shares, focus_line=choice.line
     )
-    classification = classify(hotspot, choice.code, prefer=prefer)
+    classification = classify(hotspot, choice.code, prefer=prefer, found=found)
     return HotspotFacts(
         name=name or issue_name(hotspot, classification.detail),
         hotspot=hotspot,
