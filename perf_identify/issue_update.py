@@ -1,5 +1,8 @@
 """Read-modify-write of one issue file for the lifecycle commands, under the issue's lock.
 
+Every read, lock and write goes through an `IssueStore` port (`ports.py`; the files on disk
+unless a caller passes another, as the tests' in-memory store does).
+
 Contract: `read_document(path)` returns the parsed document and the exact bytes it came from;
 a missing, non-UTF-8, unparsable or out-of-shape file (`lifecycle.shape_problems`) is an
 `IssueFileError` (exit 9) that starts with the path and names the line or the problem.
@@ -23,16 +26,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from perf_identify.errors import IssueFileError
-from perf_identify.issues_dir import IssueLock, OutputLock, replace_issue
 from perf_identify.lifecycle import require_shape
+from perf_identify.ports import FILE_ISSUE_STORE, IssueStore
 from perf_identify.render import IssueDocument, is_valid_issue_name, parse_issue, render_issue
-from perf_identify.repo_files import ISSUE_CAP, Refused, read_regular
+from perf_identify.repo_files import ISSUE_CAP, Refused
 
 
-def read_document(path: Path) -> tuple[IssueDocument, bytes]:
+def read_document(path: Path, store: IssueStore = FILE_ISSUE_STORE) -> tuple[IssueDocument, bytes]:
     """The document in `path` and its bytes; see the module docstring for the errors."""
     try:
-        original = read_regular(path, ISSUE_CAP)
+        original = store.read(path, ISSUE_CAP)
     except Refused as exc:
         raise IssueFileError(
             f"{path}: refused: {exc.reason}",
@@ -58,7 +61,9 @@ def read_document(path: Path) -> tuple[IssueDocument, bytes]:
     return doc, original
 
 
-def require_issue_file(path: Path) -> tuple[IssueDocument, bytes]:
+def require_issue_file(
+    path: Path, store: IssueStore = FILE_ISSUE_STORE
+) -> tuple[IssueDocument, bytes]:
     """Check that `path` is an issue file before anything is created; see the module docstring."""
     if path.suffix != ".txt" or not is_valid_issue_name(path.stem):
         raise IssueFileError(
@@ -66,7 +71,7 @@ def require_issue_file(path: Path) -> tuple[IssueDocument, bytes]:
             "UPPERCASE_WITH_UNDERSCORES (3 to 60 characters)",
             hint="pass a file from perf-issues/; list them with `perf-identify list`",
         )
-    return read_document(path)
+    return read_document(path, store)
 
 
 def checked_text(doc: IssueDocument) -> str:
@@ -78,15 +83,17 @@ def checked_text(doc: IssueDocument) -> str:
 
 
 def update_issue(
-    path: Path, change: Callable[[IssueDocument], IssueDocument]
+    path: Path,
+    change: Callable[[IssueDocument], IssueDocument],
+    store: IssueStore = FILE_ISSUE_STORE,
 ) -> tuple[IssueDocument, IssueDocument]:
     """Apply `change` to the issue at `path`; return (before, after). See the module docstring."""
-    require_issue_file(path)  # before any lock file or state folder is made
-    with IssueLock(path), OutputLock(path.parent):
-        before, original = read_document(path)
+    require_issue_file(path, store)  # before any lock file or state folder is made
+    with store.lock_issue(path), store.lock_folder(path.parent):
+        before, original = read_document(path, store)
         try:
             after = change(before)
         except IssueFileError as exc:
             raise IssueFileError(f"{path}: {exc.message}", hint=exc.hint) from None
-        replace_issue(path, original, checked_text(after))
+        store.replace_issue(path, original, checked_text(after))
     return before, after

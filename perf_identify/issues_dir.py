@@ -187,17 +187,25 @@ class WriteOutcome(StrEnum):
 def _read_issue(path: Path) -> IssueDocument:
     """Parse one issue file; every failure is an `IssueFileError` that names the path."""
     try:
-        text = read_regular(path, ISSUE_CAP).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise IssueFileError(
-            f"{path}: not UTF-8 text (byte {exc.start})", hint="restore the file or delete it"
-        ) from None
+        raw = read_regular(path, ISSUE_CAP)
     except Refused as exc:
         raise IssueFileError(
             f"{path}: refused: {exc.reason}", hint="issue files are small regular files"
         ) from None
     except OSError as exc:
         raise IssueFileError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_issue_bytes(path, raw)
+
+
+def parse_issue_bytes(path: Path, raw: bytes) -> IssueDocument:
+    """The document in `raw` (the bytes of `path`); not UTF-8 or not an issue file is an
+    `IssueFileError` that names the path. Pure: the in-memory issue store of the tests uses it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IssueFileError(
+            f"{path}: not UTF-8 text (byte {exc.start})", hint="restore the file or delete it"
+        ) from None
     try:
         return parse_issue(text)
     except IssueFileError as exc:
@@ -229,11 +237,21 @@ def _existing_outcome(path: Path, data: bytes) -> WriteOutcome | None:
     if not os.path.lexists(path):
         return None
     try:
-        if read_regular(path, ISSUE_CAP) == data:
-            return WriteOutcome.UNCHANGED
-        document = _read_issue(path)
-    except (OSError, IssueFileError):
-        # A folder in the way, an unreadable or hand-broken file: not ours to overwrite.
+        existing = read_regular(path, ISSUE_CAP)
+    except OSError:
+        # A folder in the way, an unreadable file or a link: not ours to overwrite.
+        return WriteOutcome.KEPT
+    return outcome_over(path, existing, data)
+
+
+def outcome_over(path: Path, existing: bytes, data: bytes) -> WriteOutcome | None:
+    """What writing `data` over an issue file holding `existing` does: None (write it),
+    UNCHANGED, or KEPT (past IDENTIFIED, or hand-broken: never clobber what we cannot read)."""
+    if existing == data:
+        return WriteOutcome.UNCHANGED
+    try:
+        document = parse_issue_bytes(path, existing)
+    except IssueFileError:
         return WriteOutcome.KEPT
     return None if document.status is Status.IDENTIFIED else WriteOutcome.KEPT
 

@@ -7,6 +7,10 @@ raises a `PerfIdentifyError` subclass for every expected failure. It prints noth
 goes through `shell.progress`, results through the returned report. Each issue file written
 gets a sidecar of machine facts (git commit, profile digest; see `sidecar.py`).
 
+Every file it reads goes through `shell.files` (`ports.RepoFiles`: the profile and source are
+regular files, the source confined to the repo, both capped) and every read or write of the
+issue folder through `shell.store` (`ports.IssueStore`); tests pass in-memory fakes of both.
+
 Hotspots whose source cannot back a line (file absent, function not found, profile past the
 end of the file) are reported in `IdentifyReport.unresolved` and get no issue file.
 """
@@ -32,21 +36,8 @@ from perf_identify.facts import (
     issue_document,
 )
 from perf_identify.fix_sites import merge_fix_sites
-from perf_identify.issues_dir import (
-    OutputLock,
-    StateLayout,
-    WriteOutcome,
-    scan_issues,
-    write_issue,
-)
-from perf_identify.make_targets import (
-    MakeOutcome,
-    RuntimeFigure,
-    parse_part_lines,
-    repeated_runtime,
-    run_make_stage,
-    validate_file_argument,
-)
+from perf_identify.issues_dir import StateLayout, WriteOutcome
+from perf_identify.make_targets import MakeOutcome, run_make_stage, validate_file_argument
 from perf_identify.naming import (
     UNREADABLE,
     FolderEntry,
@@ -54,9 +45,11 @@ from perf_identify.naming import (
     adopt_suggested_names,
     assign_names,
 )
+from perf_identify.ports import FILE_ISSUE_STORE, LOCAL_REPO_FILES, IssueStore, RepoFiles
 from perf_identify.pprof import Profile, decode_profile, runtime_ms_from_duration
 from perf_identify.render import Status, render_issue
-from perf_identify.repo_files import SOURCE_CAP, Refused, read_in_repo
+from perf_identify.repo_files import SOURCE_CAP, Refused
+from perf_identify.runtime_figure import RuntimeFigure, parse_part_lines, repeated_runtime
 from perf_identify.sample_counts import (
     MIN_ISSUE_SAMPLES,
     MORE_SAMPLES_HINT,
@@ -107,6 +100,10 @@ class IdentifyRequest:
         return StateLayout(self.out_dir).logs
 
 
+PROFILE_CAP = 1024 * 1024 * 1024
+"""The largest profile read (1 GiB): a million-sample pprof-rs profile is under 10 MB gzipped,
+so anything near this is not a profile, and it is refused before it is read."""
+
 REPEAT_LIMIT_MS = 10_000
 """Make analyze's timed run is repeated only when it took at most this long: a benchmark of
 minutes is timed once (and says so) rather than making the user wait for more runs."""
@@ -139,8 +136,10 @@ class Shell:
     drafter: Drafter
     progress: Progress
     run_make: Callable[..., MakeOutcome] = run_make_stage
-    read_bytes: Callable[[Path], bytes] = Path.read_bytes
-    is_file: Callable[[Path], bool] = Path.is_file
+    files: RepoFiles = LOCAL_REPO_FILES
+    """The profile and the source: regular files only, capped; source confined to the repo."""
+    store: IssueStore = FILE_ISSUE_STORE
+    """The issue folder: its scan, its lock, the issue files and their sidecars."""
     # Gathers git state, profile digest and config before writing; records one sidecar per file.
     record_facts: Callable[..., Recorder] = _start_identification_record
     # Runs the repo's benchmark command once more; returns what it printed.
@@ -198,10 +197,11 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         profile_path = make_outcome.artifacts.profile_pb
 
     shell.progress.step(f"decoding {profile_path.name}")
-    profile = _load_profile(profile_path, shell, given=request.profile is not None)
+    profile_data = _read_profile(profile_path, repo, shell.files, given=request.profile is not None)
+    profile = _decode(profile_data, profile_path, given=request.profile is not None)
     runtime = _runtime(request, make_outcome, profile, shell)
 
-    mapper = PathMapper(request.source_root, lambda rel: shell.is_file(repo / rel))
+    mapper = PathMapper(request.source_root, lambda rel: shell.files.is_file(repo / rel))
     ranking = rank_profile(profile, mapper)
     _require_hotspots(ranking, request, profile_path)
     # One issue per fix site: helpers folded into the hotspot whose loop calls them.
@@ -226,7 +226,7 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         kind=ranking.kind,
     )
     # The issue folder is scanned once; naming, and keeping an earlier run's choices, read it.
-    folder = _folder_names(request.out_dir)
+    folder = _folder_names(shell.store, request.out_dir)
     resolved, unresolved, thin = _resolve(selected, ranking, context, folder, shell, repo)
 
     if not resolved:
@@ -258,7 +258,8 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         benchmark_file=file_arg,
         profile_path=profile_path,
         today=request.today,
-        read_bytes=shell.read_bytes,
+        profile_data=profile_data,
+        store=shell.store,
         # Who drafted each file's prose, and what `perf-identify brief` needs to rebuild its facts.
         drafted_by={
             facts.name: drafted_by_label(result.drafter)
@@ -269,10 +270,10 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
     )
     shell.progress.step(f"writing {request.out_dir}")
     rows: list[IssueRow] = []
-    with OutputLock(request.out_dir):
+    with shell.store.lock_folder(request.out_dir):
         for (facts, _lines), drafted in zip(resolved, drafting.results, strict=True):
             text = render_issue(issue_document(facts, drafted.draft, request.today))
-            outcome = write_issue(request.out_dir, facts.name, text)
+            outcome = shell.store.write_issue(request.out_dir, facts.name, text)
             record(facts, outcome)
             rows.append(
                 IssueRow(
@@ -289,7 +290,9 @@ def identify(request: IdentifyRequest, shell: Shell) -> IdentifyReport:
         unjudged = [problem.hotspot.file for problem in unresolved]
         thin_symbols = [item.hotspot.symbol for item in thin]
         stale = record.mark_stale(
-            stale_issues(scan_issues(request.out_dir), file_arg, written, unjudged, thin_symbols)
+            stale_issues(
+                shell.store.scan(request.out_dir), file_arg, written, unjudged, thin_symbols
+            )
         )
     return IdentifyReport(
         request,
@@ -345,22 +348,30 @@ def _resolve(  # noqa: PLR0917 - the stage's inputs, each from an earlier step o
     return resolved, unresolved, thin
 
 
-def _load_profile(path: Path, shell: Shell, *, given: bool = False) -> Profile:
-    """Decode the profile at `path`; `given` when the user named it with --profile, so a
-    broken one is their file to fix, not a make target to re-run."""
+def _read_profile(path: Path, repo: Path, files: RepoFiles, *, given: bool) -> bytes:
+    """The profile's bytes. One named with --profile is the user's own file, read wherever it
+    is (links followed); the default `profile.pb` is the repo's and read confined to it."""
     try:
-        data = shell.read_bytes(path)
+        if given or not path.is_relative_to(repo):
+            return files.read_regular(path.resolve(), PROFILE_CAP)
+        return files.read_in_repo(repo, path.relative_to(repo), PROFILE_CAP)
+    except Refused as exc:
+        raise ProfileError(
+            f"profile {path} refused: {exc.reason}",
+            hint="pass the profile.pb file that make profile wrote (a regular file)",
+        ) from None
     except FileNotFoundError as exc:
         raise ProfileError(
             f"profile {path} not found",
             hint="run make profile first, or pass --profile PATH",
         ) from exc
-    except IsADirectoryError as exc:
-        raise ProfileError(
-            f"profile {path} is a directory", hint="pass the profile.pb file"
-        ) from exc
     except OSError as exc:
         raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from exc
+
+
+def _decode(data: bytes, path: Path, *, given: bool = False) -> Profile:
+    """Decode the profile read from `path`; `given` when the user named it with --profile, so a
+    broken one is their file to fix, not a make target to re-run."""
     try:
         return decode_profile(data, str(path))
     except ProfileError as exc:
@@ -445,7 +456,7 @@ def _read_source(repo: Path, hotspot: Hotspot, shell: Shell) -> str | SourceProb
     if not hotspot.source_exists or not hotspot.file:
         return None
     try:
-        data = read_in_repo(repo, hotspot.file, SOURCE_CAP)
+        data = shell.files.read_in_repo(repo, hotspot.file, SOURCE_CAP)
     except Refused as exc:
         return SourceProblem(hotspot, f"source file {hotspot.file} refused: {exc.reason}")
     except OSError:
@@ -453,9 +464,9 @@ def _read_source(repo: Path, hotspot: Hotspot, shell: Shell) -> str | SourceProb
     return data.decode("utf-8", errors="replace")
 
 
-def _folder_names(out_dir: Path) -> FolderNames:
+def _folder_names(store: IssueStore, out_dir: Path) -> FolderNames:
     entries: list[FolderEntry] = []
-    for existing in scan_issues(out_dir):
+    for existing in store.scan(out_dir):
         doc = existing.document
         if doc is None:
             entries.append(FolderEntry(existing.name, UNREADABLE))

@@ -5,13 +5,18 @@ that does the work (`gitrepo`, `repo_files`, `issues_dir`), so the commands keep
 behaviour while tests pass in-memory fakes. Contracts:
 
 * `Clock.today()` is the date a command writes when `--date` is not given; `Clock.monotonic()`
-  is seconds from an arbitrary origin, only ever subtracted (the time budget of verify).
+  is seconds from an arbitrary origin, only ever subtracted (the time budget of verify, the
+  length of a recording); `Clock.wall_ns()` is the wall time a recorded profile starts at.
 * `Git` answers in terms of the repo folder it is given; `worktree(repo, commit, path)` is a
   context manager that has `commit` checked out at `path` while it is open and removes it after.
 * `RepoFiles` reads only regular files, confined to the repo after resolving symlinks, and
-  refuses (`repo_files.Refused`, saying what and why) anything over the size cap.
-* `IssueStore` knows the `.perf-identify` layout of an issue folder, takes an issue's lock,
-  scans the folder and writes atomically without following a symlink.
+  refuses (`repo_files.Refused`, saying what and why) anything over the size cap. `is_file`
+  answers whether a path names a file at all (links followed), which is how a hotspot's source
+  is found before it is read; the read is what refuses a link out of the repo.
+* `IssueStore` knows the `.perf-identify` layout of an issue folder, takes an issue's or the
+  folder's lock, scans the folder, reads its files (regular files only, capped) and writes
+  atomically without following a symlink. `write_issue` keeps a file past IDENTIFIED byte for
+  byte (`issues_dir.WriteOutcome.KEPT`).
 
 This module imports no process or network module itself: the adapters reach them only through
 the modules they delegate to.
@@ -19,6 +24,7 @@ the modules they delegate to.
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import AbstractContextManager
 from datetime import date
@@ -27,13 +33,15 @@ from typing import Protocol
 
 from perf_identify import gitrepo, issues_dir, repo_files
 from perf_identify.gitrepo import HeadState
-from perf_identify.issues_dir import ExistingIssue, StateLayout
+from perf_identify.issues_dir import ExistingIssue, StateLayout, WriteOutcome
 
 
 class Clock(Protocol):
     def today(self) -> date: ...
 
     def monotonic(self) -> float: ...
+
+    def wall_ns(self) -> int: ...
 
 
 class SystemClock:
@@ -44,6 +52,9 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    def wall_ns(self) -> int:
+        return time.time_ns()
 
 
 SYSTEM_CLOCK = SystemClock()
@@ -92,6 +103,8 @@ class RepoFiles(Protocol):
         self, repo: Path, relative: str | Path, cap: int = repo_files.SOURCE_CAP
     ) -> bytes: ...
 
+    def is_file(self, path: Path) -> bool: ...
+
 
 class LocalRepoFiles:
     """The file system, through `perf_identify.repo_files`."""
@@ -103,6 +116,9 @@ class LocalRepoFiles:
         self, repo: Path, relative: str | Path, cap: int = repo_files.SOURCE_CAP
     ) -> bytes:
         return repo_files.read_in_repo(repo, relative, cap)
+
+    def is_file(self, path: Path) -> bool:
+        return path.is_file()
 
 
 LOCAL_REPO_FILES = LocalRepoFiles()
@@ -119,7 +135,22 @@ class IssueStore(Protocol):
         """Held while one command changes this issue; raises when another holds it."""
         ...
 
+    def lock_folder(self, out_dir: Path) -> AbstractContextManager[object]:
+        """Held while one command writes the folder's issue files; raises when another holds it."""
+        ...
+
+    def read(self, path: Path, cap: int = repo_files.ISSUE_CAP) -> bytes:
+        """The bytes of a regular file (never a link) of at most `cap` bytes; `Refused` or
+        `FileNotFoundError` otherwise."""
+        ...
+
+    def exists(self, path: Path) -> bool: ...
+
     def write_atomically(self, target: Path, data: bytes) -> None: ...
+
+    def write_issue(self, out_dir: Path, name: str, text: str) -> WriteOutcome:
+        """`out_dir/NAME.txt`, unless a file past IDENTIFIED (or unreadable) is there."""
+        ...
 
     def replace_issue(self, path: Path, expected: bytes, text: str) -> None:
         """Write `text` to `path` only while it still holds `expected` (else `WriteError`)."""
@@ -138,8 +169,20 @@ class FileIssueStore:
     def lock_issue(self, issue_path: Path) -> AbstractContextManager[object]:
         return issues_dir.IssueLock(issue_path)
 
+    def lock_folder(self, out_dir: Path) -> AbstractContextManager[object]:
+        return issues_dir.OutputLock(out_dir)
+
+    def read(self, path: Path, cap: int = repo_files.ISSUE_CAP) -> bytes:
+        return repo_files.read_regular(path, cap)
+
+    def exists(self, path: Path) -> bool:
+        return os.path.lexists(path)
+
     def write_atomically(self, target: Path, data: bytes) -> None:
         issues_dir.write_file_atomically(target, data)
+
+    def write_issue(self, out_dir: Path, name: str, text: str) -> WriteOutcome:
+        return issues_dir.write_issue(out_dir, name, text)
 
     def replace_issue(self, path: Path, expected: bytes, text: str) -> None:
         issues_dir.replace_issue(path, expected, text)

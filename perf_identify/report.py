@@ -25,9 +25,9 @@ from perf_identify.attribution import Hotspot
 from perf_identify.display_text import visible
 from perf_identify.drafting import DraftingSummary, drafted_by_label, prose_kind
 from perf_identify.issues_dir import WriteOutcome
-from perf_identify.make_targets import RuntimeFigure
 from perf_identify.pipeline import IdentifyReport, IssueRow
 from perf_identify.ranking import FunctionStat
+from perf_identify.runtime_figure import RuntimeFigure
 from perf_identify.sample_counts import (
     MIN_ISSUE_SAMPLES,
     MORE_SAMPLES_HINT,

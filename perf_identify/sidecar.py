@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -67,9 +67,10 @@ from perf_identify.errors import VerifyError
 from perf_identify.facts import HotspotFacts
 from perf_identify.gitrepo import head_state
 from perf_identify.issues_dir import STATE_DIR as _STATE_DIR
-from perf_identify.issues_dir import StateLayout, WriteOutcome, write_file_atomically
+from perf_identify.issues_dir import StateLayout, WriteOutcome
+from perf_identify.ports import FILE_ISSUE_STORE, IssueStore
 from perf_identify.repo_config import load_config
-from perf_identify.repo_files import ISSUE_CAP, read_regular
+from perf_identify.repo_files import ISSUE_CAP
 from perf_identify.staleness import StaleIssue
 
 STATE_DIR = _STATE_DIR  # verification still imports it from here; the layout is StateLayout's
@@ -127,21 +128,23 @@ def issue_sidecar_path(issue_path: Path) -> Path:
     return sidecar_path(issue_path.parent, issue_path.stem)
 
 
-def write_sidecar(out_dir: Path, facts: IdentificationFacts) -> Path:
+def write_sidecar(
+    out_dir: Path, facts: IdentificationFacts, store: IssueStore = FILE_ISSUE_STORE
+) -> Path:
     path = sidecar_path(out_dir, facts.issue)
     data = facts.model_dump(mode="json")
     for key in _OMITTED_WHEN_UNSET:
         if data[key] is None:
             del data[key]
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    write_file_atomically(path, text.encode("utf-8"))
+    store.write_atomically(path, text.encode("utf-8"))
     return path
 
 
-def read_sidecar(path: Path) -> IdentificationFacts | None:
+def read_sidecar(path: Path, store: IssueStore = FILE_ISSUE_STORE) -> IdentificationFacts | None:
     """The facts at `path`, None when there is no such file; `VerifyError` when it is broken."""
     try:
-        raw = read_regular(path, ISSUE_CAP)
+        raw = store.read(path, ISSUE_CAP)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -207,19 +210,22 @@ def start_identification_record(
     benchmark_file: str,
     profile_path: Path,
     today: date,
-    read_bytes: Callable[[Path], bytes] = Path.read_bytes,
+    profile_data: bytes,
+    store: IssueStore = FILE_ISSUE_STORE,
     drafted_by: Mapping[str, str] | None = None,
     source_root: str | None = None,
     min_percent: float | None = None,
 ) -> Recorder:
     """Gather the run's facts now; return the recorder to call after each issue file write.
 
-    `drafted_by` maps each issue name this run writes to who drafted its prose (see the module
-    docstring); `source_root` and `min_percent` are the run's options.
+    `profile_data` is the profile's bytes as decoded (their digest is recorded); the sidecars
+    are written through `store`. `drafted_by` maps each issue name this run writes to who
+    drafted its prose (see the module docstring); `source_root` and `min_percent` are the run's
+    options.
     """
     config = load_config(repo)
     state = head_state(repo, exclude=out_dir)
-    digest = hashlib.sha256(read_bytes(profile_path)).hexdigest()
+    digest = hashlib.sha256(profile_data).hexdigest()
     try:
         shown_profile = profile_path.relative_to(repo).as_posix()
     except ValueError:
@@ -237,6 +243,7 @@ def start_identification_record(
         drafted_by=dict(drafted_by or {}),
         source_root=source_root,
         min_percent=min_percent,
+        store=store,
     )
 
 
@@ -256,13 +263,15 @@ class Recorder:
     drafted_by: Mapping[str, str] = field(default_factory=dict)
     source_root: str | None = None
     min_percent: float | None = None
+    store: IssueStore = FILE_ISSUE_STORE
+    """Where the sidecars are read and written (the issue folder's store)."""
 
     def __call__(self, facts: HotspotFacts, outcome: WriteOutcome) -> None:
         """Record the facts of one issue file just written (see the module docstring)."""
         path = sidecar_path(self.out_dir, facts.name)
         if outcome is WriteOutcome.KEPT:
             return
-        if outcome is WriteOutcome.UNCHANGED and path.exists():
+        if outcome is WriteOutcome.UNCHANGED and self.store.exists(path):
             # The text and its facts stand; only a stale mark of an earlier run goes, and what
             # a sidecar from before `drafted_by` lacks is filled in (this run's drafter wrote
             # exactly this text).
@@ -270,7 +279,8 @@ class Recorder:
             return
         write_sidecar(
             self.out_dir,
-            IdentificationFacts(
+            store=self.store,
+            facts=IdentificationFacts(
                 issue=facts.name,
                 benchmark_file=self.benchmark_file,
                 identified=self.today,
@@ -300,7 +310,7 @@ class Recorder:
         for issue in stale:
             path = sidecar_path(self.out_dir, issue.name)
             try:
-                facts = read_sidecar(path)
+                facts = read_sidecar(path, self.store)
             except VerifyError:
                 facts = None
             if facts is None:
@@ -313,13 +323,13 @@ class Recorder:
                         "superseded_by_profile_sha256": self.profile_sha256,
                     }
                 )
-                write_sidecar(self.out_dir, facts)
+                write_sidecar(self.out_dir, facts, self.store)
             marked.append(replace(issue, stale_since=facts.stale_since))
         return tuple(marked)
 
     def _refresh(self, path: Path, drafted_by: str | None) -> None:
         try:
-            facts = read_sidecar(path)
+            facts = read_sidecar(path, self.store)
         except VerifyError:
             return
         if facts is None:
@@ -334,4 +344,4 @@ class Recorder:
         if facts.min_percent is None and self.min_percent is not None:
             update["min_percent"] = self.min_percent
         if update:
-            write_sidecar(self.out_dir, facts.model_copy(update=update))
+            write_sidecar(self.out_dir, facts.model_copy(update=update), self.store)

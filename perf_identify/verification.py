@@ -426,7 +426,7 @@ def baseline_entry(
 # The shell
 
 
-def _baseline_commit(request: VerifyRequest, name: str, git: Git) -> str:
+def _baseline_commit(request: VerifyRequest, name: str, git: Git, store: IssueStore) -> str:
     repo = request.repo
     if request.before_ref is not None:
         commit = git.resolve_commit(repo, request.before_ref)
@@ -437,7 +437,7 @@ def _baseline_commit(request: VerifyRequest, name: str, git: Git) -> str:
             )
         return commit
     sidecar = issue_sidecar_path(request.issue_path)
-    facts = read_sidecar(sidecar)
+    facts = read_sidecar(sidecar, store)
     use_before = "or pass --before REF to name the baseline commit yourself"
     if facts is None:
         raise VerifyError(
@@ -492,7 +492,7 @@ def _baseline_path(request: VerifyRequest) -> Path | None:
     return path if path.parent.is_dir() else None
 
 
-def _command_notices(request: VerifyRequest, benchmark_file: str) -> list[str]:
+def _command_notices(request: VerifyRequest, benchmark_file: str, store: IssueStore) -> list[str]:
     """What to say about the timed command: santa-cli's profiling flag, in the config or in the
     command identification recorded (the config is never rewritten)."""
     timed = request.config.benchmark_argv(benchmark_file)
@@ -501,7 +501,7 @@ def _command_notices(request: VerifyRequest, benchmark_file: str) -> list[str]:
     if notice is not None:
         notices.append(notice + "; timing it as configured")
     try:
-        facts = read_sidecar(issue_sidecar_path(request.issue_path))
+        facts = read_sidecar(issue_sidecar_path(request.issue_path), store)
     except VerifyError:
         facts = None  # the baseline commit's check reports a broken sidecar when it matters
     recorded = list(facts.benchmark_command) if facts is not None else []
@@ -518,7 +518,7 @@ def _command_notices(request: VerifyRequest, benchmark_file: str) -> list[str]:
 def _plan(request: VerifyRequest, shell: VerifyShell) -> _Plan:
     path = request.issue_path
     name = path.stem
-    doc, original = read_document(path)
+    doc, original = read_document(path, shell.store)
     if doc.status is not Status.VERIFYING:
         try:
             check_move(doc.status, Status.VERIFYING)
@@ -535,7 +535,7 @@ def _plan(request: VerifyRequest, shell: VerifyShell) -> _Plan:
             "git worktree",
             hint="run verify in the VM's git checkout, or pass --repo",
         )
-    commit = _baseline_commit(request, name, shell.git)
+    commit = _baseline_commit(request, name, shell.git, shell.store)
     benchmark = request.repo / doc.benchmark_file
     if not benchmark.is_file():
         raise VerifyError(
@@ -552,14 +552,16 @@ def _plan(request: VerifyRequest, shell: VerifyShell) -> _Plan:
         benchmark=benchmark.resolve(),
         timer=timer,
         baseline=_baseline_path(request),
-        notices=tuple(_command_notices(request, doc.benchmark_file)),
+        notices=tuple(_command_notices(request, doc.benchmark_file, shell.store)),
     )
 
 
 def verify(request: VerifyRequest, shell: VerifyShell) -> VerifyReport:
     """Run the whole verification; see the module docstring."""
-    if not request.issue_path.is_file():
-        read_document(request.issue_path)  # the error for a missing file, before any lock file
+    if not shell.store.exists(request.issue_path):
+        read_document(
+            request.issue_path, shell.store
+        )  # the error for a missing file, before any lock file
     with shell.store.lock_issue(request.issue_path):
         plan = _plan(request, shell)
         for notice in plan.notices:
@@ -587,7 +589,7 @@ def _restore(store: IssueStore, path: Path, ours: bytes, original: bytes) -> Non
     """Put the original bytes back, unless the file no longer holds what we wrote (a hand edit
     made while verify ran is not ours to overwrite)."""
     try:
-        if path.read_bytes() != ours:
+        if store.read(path) != ours:
             return
         store.write_atomically(path, original)
     except FileNotFoundError:

@@ -15,15 +15,13 @@ from perf_identify.errors import Interrupted, MakeError, UsageError
 from perf_identify.make_targets import (
     SKIP_PROFILE_NOTICE,
     MakeOutcome,
-    RuntimeFigure,
     fresh_artifacts,
-    parse_runtime,
     require_fresh_artifacts,
     run_make_stage,
     run_target,
-    strip_ansi,
     validate_file_argument,
 )
+from perf_identify.runtime_figure import RuntimeFigure, parse_runtime, strip_ansi
 
 FILE = "examples/x.santa"
 

@@ -29,16 +29,13 @@ from perf_identify.pprof_writer import ResolvedLocation, ResolvedStack, SourceLi
 from perf_identify.record import (
     DWARF_STACK_BYTES,
     RecordResult,
-    display_names,
     fold_stacks,
-    parse_addr2line,
     perf_failure,
     perf_record_options,
-    read_elf,
     record,
-    resolve_stacks,
     stack_is_complete,
 )
+from perf_identify.stack_symbols import display_names, parse_addr2line, read_elf, resolve_stacks
 
 DATA = Path(__file__).parent / "data" / "perf"
 HOT_RS = DATA / "hot.rs"
@@ -156,6 +153,23 @@ def test_record_writes_both_files_and_reports_them(
     assert "Part 1: 42" in captured.out
     assert "to stderr" in captured.err
     assert "perf record" not in captured.err
+
+
+def test_the_profile_takes_its_start_and_length_from_the_clock(
+    fake_perf: FakePerf, tmp_path: Path
+) -> None:
+    """The clock is a port: the recorded profile's time_nanos and duration_nanos are its."""
+    from datetime import date
+
+    from tests.fake_ports import FakeClock
+
+    ticks = iter([100.0, 102.5])
+    clock = FakeClock(date(2026, 12, 1), seconds=lambda: next(ticks))
+    result = record(["true"], out_dir=tmp_path, perf=str(fake_perf.path), clock=clock)
+    profile = decode(result.profile_pb)
+    assert profile.time_nanos == clock.wall_ns()
+    assert profile.duration_nanos == 2_500_000_000
+    assert result.duration_s == 2.5
 
 
 def test_record_runs_perf_with_dwarf_stacks_and_compression(

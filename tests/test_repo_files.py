@@ -7,18 +7,18 @@ lifecycle command pointed at a file outside any issues folder.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
-from perf_identify.attribution import Hotspot
 from perf_identify.errors import WriteError
-from perf_identify.facts import SourceProblem
 from perf_identify.issues_dir import (
     OutputLock,
     StateLayout,
@@ -27,13 +27,14 @@ from perf_identify.issues_dir import (
     write_file_atomically,
     write_issue,
 )
-from perf_identify.pipeline import _read_source
 from perf_identify.render import render_issue
 from perf_identify.repo_files import SOURCE_CAP, Refused, read_in_repo, read_regular
 from tests.cli_runs import assert_one_error, run_cli
+from tests.fake_vm import BENCHMARK, make_fake_vm
 from tests.test_render import index_op_document
 
 NAME = "STRING_GRAPHEME_COLLECT_IN_INDEX_OP"
+RUNTIME = "lang/src/vm/runtime.rs"
 
 
 def _within(seconds: float, action: Callable[[], object]) -> None:
@@ -83,17 +84,45 @@ def test_an_issue_file_linked_to_dev_zero_is_refused_unread(tmp_path: Path) -> N
     assert not (out / ".perf-identify").exists()
 
 
+def _identify_json(repo: Path) -> tuple[int, dict[str, Any], str]:
+    """A whole `perf-identify FILE --offline --json` run on the fake VM's recorded profile."""
+    code, out, err = run_cli(
+        BENCHMARK,
+        "--repo",
+        str(repo),
+        "--profile",
+        str(repo / "recorded-profile.pb"),
+        "--offline",
+        "--json",
+    )
+    assert "Traceback" not in err
+    return code, json.loads(out), err
+
+
+def _issue_texts(repo: Path) -> str:
+    return "".join(p.read_text() for p in sorted((repo / "perf-issues").glob("*.txt")))
+
+
 def test_a_source_file_linked_out_of_the_repo_is_a_source_problem(tmp_path: Path) -> None:
+    """A whole run: the hotspots in the linked file get no issue file and nothing of the
+    target is quoted anywhere; the other files' hotspots are identified as usual."""
+    repo = make_fake_vm(tmp_path)
     secret = tmp_path / "secret.rs"
-    secret.write_text("fn secret() {}\n")
-    repo = tmp_path / "repo"
-    (repo / "lang/src/vm").mkdir(parents=True)
-    (repo / "lang/src/vm/x.rs").symlink_to(secret)
-    hotspot = cast(Hotspot, SimpleNamespace(source_exists=True, file="lang/src/vm/x.rs"))
-    result = _read_source(repo, hotspot, cast("object", None))  # type: ignore[arg-type]
-    assert isinstance(result, SourceProblem)
-    assert "outside the repo" in result.reason
-    assert "secret()" not in result.reason
+    secret.write_text((repo / RUNTIME).read_text().replace("fn ", "fn SECRET_"))
+    (repo / RUNTIME).unlink()
+    (repo / RUNTIME).symlink_to(secret)
+
+    code, summary, err = _identify_json(repo)
+
+    assert code == 0
+    reasons = [u["reason"] for u in summary["unresolved"]]
+    assert reasons
+    assert all(f"source file {RUNTIME} refused: resolves to" in r for r in reasons)
+    assert all("outside the repo" in r for r in reasons)
+    assert summary["issues"], "the hotspots in other files still get issue files"
+    assert all(issue["file"] != RUNTIME for issue in summary["issues"])
+    assert "SECRET_" not in _issue_texts(repo)
+    assert "SECRET_" not in err
     # A link to another file of the repo is still read.
     (repo / "lang/src/vm/y.rs").write_text("fn y() {}\n")
     (repo / "lang/src/vm/z.rs").symlink_to("y.rs")
@@ -101,17 +130,23 @@ def test_a_source_file_linked_out_of_the_repo_is_a_source_problem(tmp_path: Path
 
 
 def test_a_sparse_source_file_over_the_cap_is_refused_at_once(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / "lang/src/vm").mkdir(parents=True)
-    big = repo / "lang/src/vm/big.rs"
-    big.touch()
+    """A whole run against a 2 GiB (sparse) source file: refused from its size, in a second,
+    without reading it; the run goes on with the other files."""
+    repo = make_fake_vm(tmp_path)
+    big = repo / RUNTIME
     os.truncate(big, 2 * 1024 * 1024 * 1024)  # 2 GiB, sparse: no disk used
     with pytest.raises(Refused, match=r"2048\.0 MiB, over the 8\.0 MiB limit"):
-        read_in_repo(repo, "lang/src/vm/big.rs", SOURCE_CAP)
-    hotspot = cast(Hotspot, SimpleNamespace(source_exists=True, file="lang/src/vm/big.rs"))
-    result = _read_source(repo, hotspot, cast("object", None))  # type: ignore[arg-type]
-    assert isinstance(result, SourceProblem)
-    assert "over the 8.0 MiB limit" in result.reason
+        read_in_repo(repo, RUNTIME, SOURCE_CAP)
+
+    started = time.monotonic()
+    code, summary, _ = _identify_json(repo)
+    assert time.monotonic() - started < 30
+
+    assert code == 0
+    reasons = [u["reason"] for u in summary["unresolved"]]
+    assert reasons
+    assert all("2048.0 MiB, over the 8.0 MiB limit" in r for r in reasons)
+    assert all(issue["file"] != RUNTIME for issue in summary["issues"])
 
 
 def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(tmp_path: Path) -> None:

@@ -21,13 +21,11 @@ from perf_identify.errors import MakeError
 from perf_identify.make_targets import (
     MakeOutcome,
     ProfileArtifacts,
-    RuntimeFigure,
     TargetRun,
-    parse_part_lines,
-    repeated_runtime,
 )
 from perf_identify.pipeline import IdentifyRequest, Shell, identify
 from perf_identify.pprof import decode_profile
+from perf_identify.runtime_figure import RuntimeFigure, parse_part_lines, repeated_runtime
 from perf_identify.sample_counts import (
     MIN_ISSUE_SAMPLES,
     samples_in,

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from perf_identify.ports import FILE_ISSUE_STORE, IssueStore
 from perf_identify.render import Status, Verdict, parse_issue
 from perf_identify.repo_config import load_config
 from perf_identify.timing import RunTime
 from perf_identify.verification import VerifyReport, VerifyRequest, VerifyShell, verify
-from tests.fake_ports import CannedTimer, FakeClock, FakeGit, FakeRunner
+from tests.fake_ports import CannedTimer, FakeClock, FakeGit, FakeRunner, MemoryIssueStore
 from tests.fake_vm import make_fake_vm
 from tests.lifecycle_repos import CONFIG, identify
 from tests.test_lifecycle_cli import implement
@@ -41,7 +42,13 @@ def issue(repo: Path) -> Path:
 
 
 def _verify(
-    repo: Path, issue: Path, before_s: float, after_s: float, *, test_exit: int = 0
+    repo: Path,
+    issue: Path,
+    before_s: float,
+    after_s: float,
+    *,
+    test_exit: int = 0,
+    store: IssueStore = FILE_ISSUE_STORE,
 ) -> tuple[VerifyReport, FakeRunner, FakeGit]:
     # Commands the fake runner tells apart; the canned times are CPU-free, so wall time is used.
     config = load_config(repo).model_copy(
@@ -59,6 +66,7 @@ def _verify(
         env={"HOME": str(repo.parent / "home")},
         clock=FakeClock(DAY),
         git=git,
+        store=store,
     )
     return verify(request, shell), runner, git
 
@@ -104,3 +112,24 @@ def test_failing_tests_are_a_regression_even_when_faster(repo: Path, issue: Path
     assert not doc.verification.tests_passed
     assert "tests FAIL" in doc.verification.actual
     assert report.baseline_path is None
+
+
+def test_verify_reads_and_writes_the_issue_only_through_the_store(repo: Path, issue: Path) -> None:
+    """With the issue folder in memory, verify records its verdict there: the file on disk, the
+    one the store was filled from, is never read again nor written."""
+    store = MemoryIssueStore()
+    folder = issue.parent
+    for path in [issue, *folder.glob(".perf-identify/issues/*.json")]:
+        store.files[path] = path.read_bytes()
+    on_disk = issue.read_bytes()
+    issue.unlink()  # a read that went around the store would now fail
+
+    report, _, _ = _verify(repo, issue, 1.0, 0.8, store=store)
+
+    doc = parse_issue(store.text(issue))
+    assert doc.status is Status.VERIFIED
+    assert report.before_commit is not None
+    assert not issue.exists()
+    assert store.layout(issue).verify_record(issue.stem) in store.files
+    assert not store.held, "the issue's lock was released"
+    assert on_disk != store.files[issue]

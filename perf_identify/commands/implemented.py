@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from perf_identify.arguments import Parser, day, epilog
 from perf_identify.errors import UsageError
-from perf_identify.ports import SYSTEM_CLOCK, Clock
+from perf_identify.ports import FILE_ISSUE_STORE, SYSTEM_CLOCK, Clock, IssueStore
 from perf_identify.render import Implementation
 
 
@@ -173,9 +173,14 @@ def implementation_from_args(args: argparse.Namespace) -> tuple[Implementation, 
 
 
 def run(
-    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, clock: Clock = SYSTEM_CLOCK
+    args: argparse.Namespace,
+    stdout: TextIO,
+    stderr: TextIO,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    store: IssueStore = FILE_ISSUE_STORE,
 ) -> int:
-    """`clock` gives the log entry's date when --date is absent."""
+    """`clock` gives the log entry's date when --date is absent; `store` holds the issue file."""
     from perf_identify.issue_update import update_issue
     from perf_identify.lifecycle import record_implementation
     from perf_identify.render import normalize_prose
@@ -189,7 +194,7 @@ def run(
     )
     today = args.date or clock.today()
     before, after = update_issue(
-        args.file, lambda doc: record_implementation(doc, implementation, today, note)
+        args.file, lambda doc: record_implementation(doc, implementation, today, note), store
     )
     stdout.write(
         f"{args.file}: {before.status.value} -> {after.status.value} "

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from perf_identify.arguments import Parser, day, epilog
 from perf_identify.errors import UsageError
-from perf_identify.ports import SYSTEM_CLOCK, Clock
+from perf_identify.ports import FILE_ISSUE_STORE, SYSTEM_CLOCK, Clock, IssueStore
 from perf_identify.render import Status
 
 EXAMPLES = [
@@ -58,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(
-    args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, clock: Clock = SYSTEM_CLOCK
+    args: argparse.Namespace,
+    stdout: TextIO,
+    stderr: TextIO,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    store: IssueStore = FILE_ISSUE_STORE,
 ) -> int:
-    """`clock` gives the log entry's date when --date is absent."""
+    """`clock` gives the log entry's date when --date is absent; `store` holds the issue file."""
     from perf_identify.issue_update import update_issue
     from perf_identify.lifecycle import set_status
 
@@ -69,6 +74,6 @@ def run(
         raise UsageError("--note is empty", hint="say in one line why the status changes")
     new = Status(args.new_status)
     today = args.date or clock.today()
-    before, after = update_issue(args.file, lambda doc: set_status(doc, new, today, note))
+    before, after = update_issue(args.file, lambda doc: set_status(doc, new, today, note), store)
     stdout.write(f"{args.file}: {before.status.value} -> {after.status.value}\n")
     return 0
