@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from perf_identify.attribution import PathMapper, rank_profile  # noqa: E402
 from perf_identify.errors import ProfileError  # noqa: E402
+from perf_identify.hotspots import PathMapper, rank_profile  # noqa: E402
 from perf_identify.pprof import decode_profile  # noqa: E402
 from tests.fake_vm import recorded_profile  # noqa: E402
 from tests.mutations import mutate, mutate_structure  # noqa: E402

@@ -14,180 +14,38 @@ Contract: `attribute(ranked, paths)` is pure. It takes the rank stage's `RankedF
   `Value::clone` really goes), and, for per-address profiles only, the value of
   each of its lines.
 
-Sorting is deterministic: value descending, then name. `rank_profile(profile, paths)` runs the
-rank stage and this one.
+Sorting is deterministic: value descending, then name. This is the numpy engine, for large
+profiles; `plain_ranking` computes the same `Ranking` in plain Python for small ones, and
+`hotspots.rank_profile` picks between them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from perf_identify.pprof import Profile, ProfileKind, ValueType
+from perf_identify.hotspots import (
+    BELOW_LIMIT,
+    CALLER_LIMIT,
+    CHAIN_LIMIT,
+    LIST_LIMIT,
+    Hotspot,
+    PathMapper,
+    Ranking,
+    Share,
+)
+from perf_identify.pprof import ProfileKind
 from perf_identify.ranking import (
     Frames,
-    FunctionStat,
     LineTable,
     RankedFrames,
     distinct,
     group_sums,
-    rank_functions,
     sum_by,
 )
 from perf_identify.symbols import fold_closures, is_tiny_helper
-
-# Recorded paths of code that is never the VM's own, whatever suffix happens to match.
-_FOREIGN_PATH_MARKERS = ("/rustc/", "/rust/deps/", "/.cargo/registry/", "/.cargo/git/")
-_CHAIN_LIMIT = 12
-_CALLER_LIMIT = 6
-_LIST_LIMIT = 6
-BELOW_LIMIT = 40
-
-
-@dataclass(frozen=True, slots=True)
-class MappedPath:
-    relative: str
-    """Repo-relative POSIX path ("" when the recorded path has no repo counterpart)."""
-    exists: bool
-    """True when the file was found in the repo."""
-
-
-class PathMapper:
-    """Maps recorded absolute paths to repo paths by the longest suffix that exists in the repo.
-
-    Profiles are often recorded on another machine (`/home/dev/santa-lang-blitzen/lang/...`).
-    When no suffix exists (the VM source is not here), a path that contains the source root is
-    still mapped from the source root on, with `exists=False`, so ranking works without source.
-    """
-
-    def __init__(self, source_root: str, exists: Callable[[str], bool]) -> None:
-        self.source_root = source_root.strip("/")
-        self._exists = exists
-        self._cache: dict[str, MappedPath] = {}
-
-    def map(self, recorded: str) -> MappedPath:
-        cached = self._cache.get(recorded)
-        if cached is None:
-            cached = self._map(recorded)
-            self._cache[recorded] = cached
-        return cached
-
-    def _map(self, recorded: str) -> MappedPath:
-        normalized = recorded.replace("\\", "/")
-        if not normalized or normalized == "Unknown" or _is_foreign(normalized):
-            return MappedPath("", exists=False)
-        parts = [part for part in normalized.split("/") if part not in ("", ".")]
-        for start in range(len(parts)):
-            candidate = "/".join(parts[start:])
-            if ".." not in parts[start:] and self._exists(candidate):
-                return MappedPath(candidate, exists=True)
-        root_parts = self.source_root.split("/")
-        for start in range(len(parts) - len(root_parts)):
-            if parts[start : start + len(root_parts)] == root_parts:
-                return MappedPath("/".join(parts[start:]), exists=False)
-        return MappedPath("", exists=False)
-
-    def is_vm(self, mapped: MappedPath) -> bool:
-        return mapped.relative.startswith(self.source_root + "/")
-
-
-def _is_foreign(path: str) -> bool:
-    return any(marker in path for marker in _FOREIGN_PATH_MARKERS) or path.startswith("/rustc/")
-
-
-@dataclass(frozen=True, slots=True)
-class Share:
-    name: str
-    value: int
-    percent: float
-    """Of the profile's total."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hotspot:
-    rank: int
-    symbol: str
-    """The VM function, closures folded: `lang::vm::runtime::VM::index_op`."""
-    file: str
-    """Repo-relative path of its source file."""
-    recorded_file: str
-    source_exists: bool
-    value: int
-    share_percent: float
-    """Attributed value over the profile's total, in percent (merged helpers included)."""
-    flat: int
-    cum: int
-    self_value: int
-    """Attributed samples whose leaf is this function itself (its own code, not a callee's)."""
-    leaves: tuple[Share, ...]
-    chain: tuple[Share, ...]
-    """Heaviest path of callees from just below this function down to a leaf."""
-    below: tuple[Share, ...]
-    """Every library frame below this function in its samples, with the value of the samples
-    that pass through it (once per sample), heaviest first: the evidence of what it calls,
-    on every branch, not only the heaviest one (`BELOW_LIMIT` at most)."""
-    callers: tuple[Share, ...]
-    """Heaviest path of VM callers, nearest first."""
-    call_sites: tuple[Share, ...]
-    """Immediate VM callers by attributed value."""
-    tiny_helper: bool
-    line_values: Mapping[int, int] = field(default_factory=dict)
-    """Value per source line of this function; only for per-address profiles."""
-    recorded_line: int = 0
-    """The Line.line the profile stored (one arbitrary call site in pprof-rs profiles)."""
-    merged: tuple[MergedHelper, ...] = ()
-    """VM helpers whose time is reported inside this issue (see `fix_sites.py`)."""
-
-    @property
-    def own_value(self) -> int:
-        """The value attributed to this function itself, merged helpers excluded."""
-        return self.value - sum(helper.value for helper in self.merged)
-
-    @property
-    def own_percent(self) -> float:
-        return self.share_percent * self.own_value / self.value if self.value else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class MergedHelper:
-    """A VM helper reported inside its caller's issue, and the time it takes through it."""
-
-    helper: Hotspot
-    value: int
-    """The helper's attributed value reached through the owner."""
-    percent: float
-    """That value over the profile's total, in percent."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ranking:
-    source: str
-    value_type: ValueType
-    total: int
-    kind: ProfileKind
-    functions: tuple[FunctionStat, ...]
-    hotspots: tuple[Hotspot, ...]
-    unattributed: int
-    """Value of samples with no VM frame at all (startup, the profiler, libc)."""
-    missing_sources: tuple[str, ...]
-    """Repo-relative VM files the profile names but the repo lacks."""
-    unknown_fraction: float
-    """Share of the total whose leaf has no file or name (`Unknown`): no debug info."""
-    sample_count: int = 0
-    """Samples in the profile (pprof-rs: one per distinct stack)."""
-    duration_nanos: int = 0
-    period: int = 0
-
-    def percent(self, value: int) -> float:
-        return 100.0 * value / self.total if self.total else 0.0
-
-
-def rank_profile(profile: Profile, paths: PathMapper, *, detail_limit: int = 50) -> Ranking:
-    """The rank stage, then attribution: see `ranking.rank_functions` and `attribute`."""
-    return attribute(rank_functions(profile), paths, detail_limit=detail_limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +81,7 @@ def attribute(ranked: RankedFrames, paths: PathMapper, *, detail_limit: int = 50
     """
     profile, table, frames = ranked.profile, ranked.table, ranked.frames
     vm = _vm_table(table, paths)
-    values = profile.values
+    values = ranked.values
     nonempty = frames.count > 0
     vm_frames = np.flatnonzero(vm.line_key[frames.line] >= 0)
     vm_samples = frames.sample[vm_frames]
@@ -290,6 +148,7 @@ class _Context:
         total: int,
     ) -> None:
         self.profile = ranked.profile
+        self.values = ranked.values
         self.paths = paths
         self.tables = ranked.table
         self.frames: Frames = ranked.frames
@@ -324,7 +183,7 @@ class _Context:
     ) -> Hotspot:
         tables, frames = self.tables, self.frames
         symbol = self.vm.keys[key]
-        weights = self.profile.values[sample]
+        weights = self.values[sample]
         first_function = int(tables.line_function[frames.line[frame[0]]])
         recorded_file = tables.function_files[first_function]
         mapped = self.paths.map(recorded_file)
@@ -338,14 +197,14 @@ class _Context:
         call_sites: tuple[Share, ...] = ()
         line_values: dict[int, int] = {}
         if detailed:
-            leaves = self._ranked(frames.node[leaf], weights, tables.node_names, _LIST_LIMIT)
+            leaves = self._ranked(frames.node[leaf], weights, tables.node_names, LIST_LIMIT)
             chain = self._chain(frame, leaf, weights)
             below = self._below(frame, leaf, weights)
             caller_keys = self._caller_keys(frame, sample, key)
-            callers = self._heaviest(caller_keys, weights, self.vm.keys, _CALLER_LIMIT)
+            callers = self._heaviest(caller_keys, weights, self.vm.keys, CALLER_LIMIT)
             has_site = caller_keys[:, 0] >= 0
             call_sites = self._ranked(
-                caller_keys[has_site, 0], weights[has_site], self.vm.keys, _LIST_LIMIT
+                caller_keys[has_site, 0], weights[has_site], self.vm.keys, LIST_LIMIT
             )
             line_values = (
                 self._line_values(frame, weights)
@@ -404,7 +263,7 @@ class _Context:
         result: list[Share] = []
         position = frame - 1
         active = position >= leaf
-        while active.any() and len(result) < _CHAIN_LIMIT:
+        while active.any() and len(result) < CHAIN_LIMIT:
             nodes = self.frames.node[position[active]]
             distinct, sums = group_sums(nodes, weights[active])
             index = _best(distinct, sums, names)
@@ -419,15 +278,15 @@ class _Context:
     def _caller_keys(
         self, frame: NDArray[np.int64], sample: NDArray[np.int64], key: int
     ) -> NDArray[np.int64]:
-        """Per sample, up to `_CALLER_LIMIT` VM callers above `frame` (closures folded, runs of
+        """Per sample, up to `CALLER_LIMIT` VM callers above `frame` (closures folded, runs of
         one caller collapsed as in recursion), nearest first; -1 pads."""
         line_key = self.vm.line_key
         rows_total = len(frame)
-        result = np.full((rows_total, _CALLER_LIMIT), -1, dtype=np.int64)
+        result = np.full((rows_total, CALLER_LIMIT), -1, dtype=np.int64)
         pointer = frame.copy()
         previous = np.full(rows_total, key, dtype=np.int64)
         alive = np.ones(rows_total, dtype=bool)
-        for level in range(_CALLER_LIMIT):
+        for level in range(CALLER_LIMIT):
             seeking = alive.copy()
             while seeking.any():
                 rows = np.flatnonzero(seeking)

@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from perf_identify.attribution import Hotspot
+from perf_identify.hotspots import Hotspot
 from perf_identify.symbols import short_name
 
 

@@ -28,12 +28,9 @@ inside `run`, so `perf-identify --help` stays fast.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -124,6 +121,8 @@ def _unknown_command(word: str) -> UsageError | None:
     """`perf-identify lst`: a word close to a command name that names no file is a typo."""
     if word.startswith("-") or "/" in word or "." in word or os.path.exists(word):
         return None
+    import difflib
+
     close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
     if not close:
         return None
@@ -208,6 +207,8 @@ def write_internal_log(exc: BaseException, argv: Sequence[str]) -> tuple[str | N
     except Exception as state_exc:
         problems.append(_reason(state_exc))
     try:
+        import tempfile
+
         fd, name = tempfile.mkstemp(prefix=f"perf-identify-{stem}-", suffix=".log")
         with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text)
@@ -233,6 +234,8 @@ def _create_log(folder: Path, stem: str, text: str) -> Path:
 
 def _log_text(exc: BaseException, argv: Sequence[str], now: datetime) -> str:
     try:
+        import traceback
+
         trace = "".join(traceback.format_exception(exc))
     except Exception as format_exc:
         trace = f"(the traceback could not be formatted: {_reason(format_exc)})\n"

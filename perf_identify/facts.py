@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from perf_identify.attribution import Hotspot, Share
 from perf_identify.classify import (
     DETAILS,
     Classification,
@@ -29,6 +28,7 @@ from perf_identify.classify import (
     line_tokens,
     mechanism_of_detail,
 )
+from perf_identify.hotspots import Hotspot, Share
 from perf_identify.naming import FolderNames, dominant_call_site, issue_name, previous_detail
 from perf_identify.pprof import ProfileKind
 from perf_identify.render import IssueDocument, LogEntry, Status, issue_title

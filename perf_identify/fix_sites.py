@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from perf_identify.attribution import Hotspot, MergedHelper
 from perf_identify.classify import is_dispatch_function
+from perf_identify.hotspots import Hotspot, MergedHelper
 
 ALMOST_ENTIRELY = 0.9
 """Share of a helper's time that must come through one caller for the two to be one fix."""

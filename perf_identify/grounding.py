@@ -22,10 +22,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from perf_identify.facts import HotspotFacts
-from perf_identify.schema import Draft
 from perf_identify.source import FunctionExtent
+
+if TYPE_CHECKING:
+    from perf_identify.schema import Draft
 
 MIN_QUOTE_CHARS = 8
 QUOTE_SHOWN_CHARS = 120

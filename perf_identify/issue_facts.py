@@ -28,10 +28,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from perf_identify.attribution import Hotspot, PathMapper, rank_profile
 from perf_identify.facts import HotspotFacts, RunContext, hotspot_facts
 from perf_identify.fix_sites import merge_fix_sites
 from perf_identify.grounding import IssueScope
+from perf_identify.hotspots import Hotspot, PathMapper, rank_profile
 from perf_identify.naming import FolderEntry, FolderNames
 from perf_identify.pprof import Profile
 from perf_identify.render import IssueDocument, Status

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from perf_identify.attribution import Hotspot, Share
+from perf_identify.hotspots import Hotspot, Share
 from perf_identify.symbols import short_name, split_top_level
 
 MAX_NAME_LENGTH = 60

@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from perf_identify.attribution import Share
 from perf_identify.classify import COLLECT, Finding
 from perf_identify.display_text import visible
 from perf_identify.facts import HotspotFacts
+from perf_identify.hotspots import Share
 from perf_identify.pprof import ProfileKind
 from perf_identify.schema import MAX_QUOTE_CHARS, Draft, Evidence
 from perf_identify.symbols import compact_name

@@ -89,7 +89,7 @@ def _edges(
         return ()
     count = len(ranked.table.node_names)
     pairs = distinct(samples * count + keys)
-    nodes, sums = group_sums(pairs % count, ranked.profile.values[pairs // count])
+    nodes, sums = group_sums(pairs % count, ranked.values[pairs // count])
     names = ranked.table.node_names
     edges = [
         Edge(names[n], int(v)) for n, v in zip(nodes.tolist(), sums.tolist(), strict=True) if v != 0
@@ -138,7 +138,7 @@ def _line_figures(
     first: NDArray[np.int64],
 ) -> tuple[LineFigure, ...]:
     numbers = ranked.table.line_number[ranked.frames.line[positions]]
-    values = ranked.profile.values
+    values = ranked.values
     leaf = positions == first
     flat_lines, flat_sums = group_sums(numbers[leaf], values[samples[leaf]])
     flat = dict(zip(flat_lines.tolist(), flat_sums.tolist(), strict=True))

@@ -24,7 +24,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from perf_identify.attribution import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.classify import DETAILS
 from perf_identify.drafting import Drafter, DraftingSummary, drafted_by_label
 from perf_identify.errors import MakeError, PerfIdentifyError, ProfileError
@@ -36,6 +35,7 @@ from perf_identify.facts import (
     issue_document,
 )
 from perf_identify.fix_sites import merge_fix_sites
+from perf_identify.hotspots import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.issues_dir import StateLayout, WriteOutcome
 from perf_identify.make_targets import MakeOutcome, run_make_stage, validate_file_argument
 from perf_identify.naming import (

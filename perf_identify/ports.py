@@ -19,7 +19,8 @@ behaviour while tests pass in-memory fakes. Contracts:
   byte (`issues_dir.WriteOutcome.KEPT`).
 
 This module imports no process or network module itself: the adapters reach them only through
-the modules they delegate to.
+the modules they delegate to, and import those when first called, so a command that only takes a
+port (every command module does, for its default) pays for none of them.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import time
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from perf_identify import gitrepo, issues_dir, repo_files
-from perf_identify.gitrepo import HeadState
-from perf_identify.issues_dir import ExistingIssue, StateLayout, WriteOutcome
+from perf_identify import repo_files
+
+if TYPE_CHECKING:
+    from perf_identify.gitrepo import HeadState
+    from perf_identify.issues_dir import ExistingIssue, StateLayout, WriteOutcome
 
 
 class Clock(Protocol):
@@ -78,18 +81,28 @@ class SystemGit:
     """git itself, through `perf_identify.gitrepo`."""
 
     def is_work_tree(self, repo: Path) -> bool:
+        from perf_identify import gitrepo
+
         return gitrepo.is_work_tree(repo)
 
     def resolve_commit(self, repo: Path, ref: str) -> str | None:
+        from perf_identify import gitrepo
+
         return gitrepo.resolve_commit(repo, ref)
 
     def repo_prefix(self, repo: Path) -> str:
+        from perf_identify import gitrepo
+
         return gitrepo.repo_prefix(repo)
 
     def head_state(self, repo: Path, exclude: Path | None = None) -> HeadState | None:
+        from perf_identify import gitrepo
+
         return gitrepo.head_state(repo, exclude)
 
     def worktree(self, repo: Path, commit: str, path: Path) -> AbstractContextManager[Path]:
+        from perf_identify import gitrepo
+
         return gitrepo.temporary_worktree(repo, commit, path)
 
 
@@ -161,15 +174,23 @@ class FileIssueStore:
     """Issue folders on disk, through `perf_identify.issues_dir`."""
 
     def layout(self, issue_path: Path) -> StateLayout:
+        from perf_identify.issues_dir import StateLayout
+
         return StateLayout.of_issue(issue_path)
 
     def scan(self, out_dir: Path) -> list[ExistingIssue]:
+        from perf_identify import issues_dir
+
         return issues_dir.scan_issues(out_dir)
 
     def lock_issue(self, issue_path: Path) -> AbstractContextManager[object]:
+        from perf_identify import issues_dir
+
         return issues_dir.IssueLock(issue_path)
 
     def lock_folder(self, out_dir: Path) -> AbstractContextManager[object]:
+        from perf_identify import issues_dir
+
         return issues_dir.OutputLock(out_dir)
 
     def read(self, path: Path, cap: int = repo_files.ISSUE_CAP) -> bytes:
@@ -179,12 +200,18 @@ class FileIssueStore:
         return os.path.lexists(path)
 
     def write_atomically(self, target: Path, data: bytes) -> None:
+        from perf_identify import issues_dir
+
         issues_dir.write_file_atomically(target, data)
 
     def write_issue(self, out_dir: Path, name: str, text: str) -> WriteOutcome:
+        from perf_identify import issues_dir
+
         return issues_dir.write_issue(out_dir, name, text)
 
     def replace_issue(self, path: Path, expected: bytes, text: str) -> None:
+        from perf_identify import issues_dir
+
         issues_dir.replace_issue(path, expected, text)
 
 

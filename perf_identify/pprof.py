@@ -17,6 +17,14 @@ simply not stated); `runtime_ms_from_duration` refuses to turn it into a Runtime
 The value index follows pprof: `default_sample_type` when set, else the last sample type (for
 pprof-rs profiles, `cpu/nanoseconds`).
 
+Samples with the same stack are merged (their values summed): every figure pprof prints is a
+sum over samples, so a merged profile ranks exactly like the original, and a profile of a
+million samples over a few thousand distinct stacks ranks like one of a few thousand.
+`sample_count` keeps the number of samples in the file. Small profiles (most of a pprof-rs
+run's: pprof-rs writes one sample per distinct stack) are decoded here in plain Python; a file
+that inflates past `PACKED_PATH_BYTES` goes through `packed_samples`, which reads the packed
+fields as bytes and decodes them with numpy (imported only then).
+
 The module also says what kind of profile it is (`ProfileKind`): pprof-rs de-duplicates
 Locations and Functions by function name, so each Location has one Line whose line number is
 one arbitrary call site; a per-address recorder (ours) stores one Location per sampled address
@@ -27,21 +35,23 @@ from __future__ import annotations
 
 import enum
 import zlib
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from google.protobuf.message import DecodeError
-from numpy.typing import NDArray
-
-from perf_identify._proto import profile_pb2
 from perf_identify.errors import ProfileError
+
+if TYPE_CHECKING:
+    from perf_identify._proto import profile_pb2
 
 GZIP_MAGIC = b"\x1f\x8b"
 # A profile of a long run is a few MiB; a file that inflates past this is hostile or broken.
 DEFAULT_MAX_INFLATED_BYTES = 1 << 30
 MAX_SAMPLE_VALUE = 1 << 53
+PACKED_PATH_BYTES = 8 << 20
+"""Inflated size from which samples are decoded from their packed bytes with numpy: the real
+pprof-rs profiles are a few hundred KiB, a million-sample profile hundreds of MiB."""
 # The units pprof writers use for time; `samples/count` is the other CPU measure accepted.
 TIME_UNITS = frozenset({"nanoseconds", "microseconds", "milliseconds", "seconds"})
 
@@ -94,9 +104,29 @@ class ProfileKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Stacks:
+    """The samples of a profile, identical stacks merged, as flat arrays.
+
+    The arrays are `memoryview`s: of `array.array`s when decoded in plain Python, of numpy
+    arrays from `packed_samples`; numpy takes either without a copy (`np.asarray`).
+    """
+
+    location_ids: memoryview
+    """Every stack's location ids, leaf first, concatenated (format `I` or `Q`)."""
+    offsets: memoryview
+    """Stack i's ids are `location_ids[offsets[i]:offsets[i + 1]]` (format `q`)."""
+    values: memoryview
+    """Each stack's summed value at the value index (format `q`)."""
+    total: int
+    """The sum of every sample's value (none is negative)."""
+    sample_count: int
+    """Samples in the file, before identical stacks were merged."""
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
-    """A resolved profile. Samples are kept as flat arrays: a large profile has millions of
-    them, and the ranking stage works on them vectorized (`samples` builds objects on demand).
+    """A resolved profile. Stacks are kept as flat arrays: a large profile has millions of
+    frames, and the numpy engine ranks them vectorized (`samples` builds objects on demand).
     """
 
     source: str
@@ -108,12 +138,19 @@ class Profile:
     duration_nanos: int
     time_nanos: int
     kind: ProfileKind
-    stack_location_ids: NDArray[np.uint64]
-    """Every sample's location ids, leaf first, concatenated."""
-    stack_offsets: NDArray[np.int64]
-    """Sample i's ids are `stack_location_ids[stack_offsets[i]:stack_offsets[i + 1]]`."""
-    values: NDArray[np.int64]
-    """Each sample's value at the value index."""
+    stacks: Stacks
+
+    @property
+    def stack_location_ids(self) -> memoryview:
+        return self.stacks.location_ids
+
+    @property
+    def stack_offsets(self) -> memoryview:
+        return self.stacks.offsets
+
+    @property
+    def values(self) -> memoryview:
+        return self.stacks.values
 
     @property
     def value_type(self) -> ValueType:
@@ -121,33 +158,55 @@ class Profile:
 
     @property
     def total(self) -> int:
-        return int(np.abs(self.values).sum())
+        return self.stacks.total
 
     @property
     def sample_count(self) -> int:
-        return len(self.values)
+        """Samples in the file (identical stacks count once each here, merged in `samples`)."""
+        return self.stacks.sample_count
 
     @property
     def samples(self) -> tuple[Sample, ...]:
-        ids = self.stack_location_ids.tolist()
-        offsets = self.stack_offsets.tolist()
+        """One `Sample` per distinct stack, its value the sum over the file's samples."""
+        ids = self.stacks.location_ids.tolist()
+        offsets = self.stacks.offsets.tolist()
         return tuple(
             Sample(tuple(ids[offsets[i] : offsets[i + 1]]), value)
-            for i, value in enumerate(self.values.tolist())
+            for i, value in enumerate(self.stacks.values.tolist())
         )
 
 
 def decode_profile(
-    data: bytes, source: str, *, max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
+    data: bytes,
+    source: str,
+    *,
+    max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES,
+    packed_from: int = PACKED_PATH_BYTES,
 ) -> Profile:
-    """Parse, resolve and validate one profile; `source` names it in every error."""
+    """Parse, resolve and validate one profile; `source` names it in every error. Profiles that
+    inflate to `packed_from` bytes or more are decoded by `packed_samples`."""
     if not data:
         raise ProfileError(
             f"{source} is empty",
             hint="the profiler wrote nothing; re-run make profile and check its log",
         )
     raw = _inflate(data, source, max_inflated_bytes) if data[:2] == GZIP_MAGIC else data
-    message = profile_pb2.Profile()
+    # Imported here: the core's types (ProfileKind, ValueType) are used by commands that never
+    # decode a profile, and the protobuf runtime is 40 ms of start-up.
+    from perf_identify._proto import profile_pb2
+
+    if len(raw) >= packed_from:
+        from perf_identify import packed_samples
+
+        message = _parsed(packed_samples.raw_profile_message(), raw, source)
+        del raw  # a million samples' bytes: the message holds them
+        return _resolve(message, source, packed_samples.packed_stacks)
+    return _resolve(_parsed(profile_pb2.Profile(), raw, source), source, _plain_stacks)
+
+
+def _parsed(message: Any, raw: bytes, source: str) -> Any:
+    from google.protobuf.message import DecodeError
+
     try:
         message.ParseFromString(raw)
     except DecodeError as exc:
@@ -155,7 +214,7 @@ def decode_profile(
             f"{source} is not a pprof protobuf ({exc})",
             hint="the file is truncated or not a profile; re-run make profile",
         ) from exc
-    return _resolve(message, source)
+    return message
 
 
 def _inflate(data: bytes, source: str, limit: int) -> bytes:
@@ -212,7 +271,9 @@ class _Strings:
         )
 
 
-def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
+def _resolve(message: Any, source: str, read_stacks: Any) -> Profile:
+    """`message` is a `profile_pb2.Profile`, or `packed_samples`' RawProfile (the same fields,
+    samples as packed bytes); `read_stacks` is the sample reader that fits it."""
     strings = _Strings(message.string_table, source)
     sample_types = tuple(
         ValueType(
@@ -276,10 +337,8 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
             f"{source} has no samples (field sample is empty)",
             hint="the program ran too briefly to be sampled; profile a longer run",
         )
-    stack_ids, offsets, values = _sample_arrays(
-        message, source, len(sample_types), value_index, locations.keys()
-    )
-    if not values.any():
+    stacks: Stacks = read_stacks(message, source, len(sample_types), value_index, locations.keys())
+    if stacks.total == 0:
         raise ProfileError(
             f"{source}: every sample's {sample_types[value_index]} value is zero",
             hint="nothing was measured; profile a longer run",
@@ -297,9 +356,7 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
         source=source,
         sample_types=sample_types,
         value_index=value_index,
-        stack_location_ids=stack_ids,
-        stack_offsets=offsets,
-        values=values,
+        stacks=stacks,
         locations=locations,
         period_type=period_type,
         period=message.period,
@@ -309,62 +366,73 @@ def _resolve(message: profile_pb2.Profile, source: str) -> Profile:
     )
 
 
-def _sample_arrays(
+def _plain_stacks(
     message: profile_pb2.Profile,
     source: str,
     expected_values: int,
     value_index: int,
     location_ids: Iterable[int],
-) -> tuple[NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]]:
-    """Samples as flat arrays, validated without a Python loop over their frames."""
+) -> Stacks:
+    """The samples of a small profile, validated and merged by stack, in plain Python."""
     samples = message.sample
-    count = len(samples)
-    value_counts = np.fromiter((len(s.value) for s in samples), dtype=np.int64, count=count)
-    wrong = np.flatnonzero(value_counts != expected_values)
-    if wrong.size:
-        first = int(wrong[0])
-        raise ProfileError(
-            f"{source}: sample {first} has {int(value_counts[first])} values, "
-            f"expected {expected_values} (one per sample_type)",
-            hint="the profile is inconsistent; re-record it",
-        )
-    lengths = np.fromiter((len(s.location_id) for s in samples), dtype=np.int64, count=count)
-    offsets = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    stack_ids = np.fromiter(
-        chain.from_iterable(s.location_id for s in samples),
-        dtype=np.uint64,
-        count=int(offsets[-1]),
+    for index, sample in enumerate(samples):
+        if len(sample.value) != expected_values:
+            raise sample_value_count_error(source, index, len(sample.value), expected_values)
+    values = [sample.value[value_index] for sample in samples]
+    for index, value in enumerate(values):
+        check_sample_value(source, index, value)
+    merged: dict[tuple[int, ...], int] = {}
+    for sample, value in zip(samples, values, strict=True):
+        key = tuple(sample.location_id)
+        merged[key] = merged.get(key, 0) + value
+    known = set(location_ids)
+    if any(not known.issuperset(key) for key in merged):
+        for index, sample in enumerate(samples):
+            missing = next((i for i in sample.location_id if i not in known), None)
+            if missing is not None:
+                raise dangling_location_error(source, index, missing)
+    ids = array("Q", [i for key in merged for i in key])
+    offsets = array("q", [0])
+    for key in merged:
+        offsets.append(offsets[-1] + len(key))
+    merged_values = array("q", merged.values())
+    return Stacks(
+        location_ids=memoryview(ids),
+        offsets=memoryview(offsets),
+        values=memoryview(merged_values),
+        total=sum(merged_values),
+        sample_count=len(values),
     )
-    values = np.fromiter((s.value[value_index] for s in samples), dtype=np.int64, count=count)
+
+
+def sample_value_count_error(source: str, index: int, found: int, expected: int) -> ProfileError:
+    return ProfileError(
+        f"{source}: sample {index} has {found} values, expected {expected} (one per sample_type)",
+        hint="the profile is inconsistent; re-record it",
+    )
+
+
+def check_sample_value(source: str, index: int, value: int) -> None:
+    """Refuse an implausible or negative value (the first one, by sample index)."""
     # Beyond 2**53 a value is no measurement (2**53 ns is 104 days), and sums could overflow.
-    implausible = np.flatnonzero((values > MAX_SAMPLE_VALUE) | (values < -MAX_SAMPLE_VALUE))
-    if implausible.size:
-        first = int(implausible[0])
+    if value > MAX_SAMPLE_VALUE or value < -MAX_SAMPLE_VALUE:
         raise ProfileError(
-            f"{source}: sample {first} has value {int(values[first])}, "
-            "beyond any plausible measurement",
+            f"{source}: sample {index} has value {value}, beyond any plausible measurement",
             hint="the profile is corrupt; re-record it",
         )
-    negative = np.flatnonzero(values < 0)
-    if negative.size:
-        first = int(negative[0])
+    if value < 0:
         raise ProfileError(
-            f"{source}: sample {first} has value {int(values[first])}; "
+            f"{source}: sample {index} has value {value}; "
             "a CPU profile's values are never negative",
             hint="the profile is corrupt or not a CPU profile; re-record it",
         )
-    known = np.fromiter(location_ids, dtype=np.uint64)
-    dangling = np.flatnonzero(~np.isin(stack_ids, known))
-    if dangling.size:
-        position = int(dangling[0])
-        sample = int(np.searchsorted(offsets, position, side="right")) - 1
-        raise ProfileError(
-            f"{source}: sample {sample} refers to location {int(stack_ids[position])}, "
-            "which does not exist",
-            hint="the profile is inconsistent; re-record it",
-        )
-    return stack_ids, offsets, values
+
+
+def dangling_location_error(source: str, index: int, location_id: int) -> ProfileError:
+    return ProfileError(
+        f"{source}: sample {index} refers to location {location_id}, which does not exist",
+        hint="the profile is inconsistent; re-record it",
+    )
 
 
 def is_cpu_measure(value_type: ValueType) -> bool:
@@ -404,9 +472,7 @@ def runtime_ms_from_duration(profile: Profile) -> int:
     return milliseconds
 
 
-def _value_index(
-    message: profile_pb2.Profile, sample_types: tuple[ValueType, ...], strings: _Strings
-) -> int:
+def _value_index(message: Any, sample_types: tuple[ValueType, ...], strings: _Strings) -> int:
     default = strings.get(message.default_sample_type, "default_sample_type")
     if default:
         for index, value_type in enumerate(sample_types):

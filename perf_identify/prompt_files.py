@@ -8,7 +8,9 @@ as quick to start as the rest of the CLI.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
+from typing import Any
 
 from perf_identify.prompting import TEMPLATE_FILES, PromptTemplates
 
@@ -18,3 +20,11 @@ def load_templates() -> PromptTemplates:
     folder = resources.files("perf_identify") / "prompts"
     texts = {name: (folder / name).read_text(encoding="utf-8") for name in TEMPLATE_FILES}
     return PromptTemplates.from_texts((folder / "VERSION").read_text(encoding="utf-8"), texts)
+
+
+def load_draft_schema() -> dict[str, Any]:
+    """The JSON schema of `schema.Draft`, as shipped (`prompts/draft_schema.json`): read, not
+    generated, so `brief --json` needs no pydantic. A test holds it equal to the model's."""
+    folder = resources.files("perf_identify") / "prompts"
+    schema: dict[str, Any] = json.loads((folder / "draft_schema.json").read_text(encoding="utf-8"))
+    return schema

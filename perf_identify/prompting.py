@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any, Literal, NotRequired, TypedDict
 
-from perf_identify.attribution import Share
 from perf_identify.facts import HotspotFacts
+from perf_identify.hotspots import Share
 from perf_identify.pprof import ProfileKind
 from perf_identify.symbols import compact_name
 

@@ -16,20 +16,13 @@ Nothing here knows which code is the VM's own; that is the attribution stage's q
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from perf_identify.hotspots import UNSYMBOLIZED, FunctionStat
 from perf_identify.pprof import Line, Profile
-
-UNSYMBOLIZED = "<unknown>"
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionStat:
-    name: str
-    flat: int
-    cum: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +65,8 @@ class RankedFrames:
     profile: Profile
     table: LineTable
     frames: Frames
+    values: NDArray[np.int64]
+    """Each stack's value (the profile's, as a numpy array)."""
     flat: NDArray[np.int64]
     """Flat value per node."""
     cum: NDArray[np.int64]
@@ -94,7 +89,7 @@ def rank_functions(profile: Profile) -> RankedFrames:
     """Compute pprof's flat/cum for every function of `profile`; see the module docstring."""
     table = _line_table(profile)
     frames = _frames(profile, table)
-    values = profile.values
+    values = np.asarray(profile.values, dtype=np.int64)
     node_count = len(table.node_names)
     nonempty = frames.count > 0
     leaf_nodes = frames.node[frames.start[nonempty]]
@@ -111,7 +106,7 @@ def rank_functions(profile: Profile) -> RankedFrames:
             key=lambda stat: (-stat.flat, -stat.cum, stat.name),
         )
     )
-    return RankedFrames(profile, table, frames, flat, cum, functions)
+    return RankedFrames(profile, table, frames, values, flat, cum, functions)
 
 
 def distinct(keys: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -189,9 +184,7 @@ def _line_table(profile: Profile) -> LineTable:
     )
 
 
-def _location_indices(
-    sorted_ids: NDArray[np.uint64], stack_ids: NDArray[np.uint64]
-) -> NDArray[np.int64]:
+def _location_indices(sorted_ids: NDArray[np.uint64], stack_ids: NDArray[Any]) -> NDArray[np.int64]:
     """Position of each stack entry's location id in `sorted_ids` (all ids exist: decode
     checked). Profiles number locations densely from 1, so a lookup table usually beats a
     binary search per entry."""
@@ -206,7 +199,7 @@ def _location_indices(
 
 
 def _frames(profile: Profile, table: LineTable) -> Frames:
-    entry_location = _location_indices(table.location_ids, profile.stack_location_ids)
+    entry_location = _location_indices(table.location_ids, np.asarray(profile.stack_location_ids))
     per_entry = table.location_line_count[entry_location]
     entry_start = np.zeros(len(per_entry) + 1, dtype=np.int64)
     np.cumsum(per_entry, out=entry_start[1:])
@@ -214,7 +207,7 @@ def _frames(profile: Profile, table: LineTable) -> Frames:
     # Frame f of entry e is line `location_line_start[e] + (f - entry_start[e])`.
     shift = np.repeat(table.location_line_start[entry_location] - entry_start[:-1], per_entry)
     line = shift + np.arange(frame_count, dtype=np.int64)
-    sample_start = entry_start[profile.stack_offsets]
+    sample_start = entry_start[np.asarray(profile.stack_offsets, dtype=np.int64)]
     count = np.diff(sample_start)
     sample = np.repeat(np.arange(len(count), dtype=np.int64), count)
     return Frames(

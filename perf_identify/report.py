@@ -21,12 +21,11 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from perf_identify.attribution import Hotspot
 from perf_identify.display_text import visible
 from perf_identify.drafting import DraftingSummary, drafted_by_label, prose_kind
+from perf_identify.hotspots import FunctionStat, Hotspot
 from perf_identify.issues_dir import WriteOutcome
 from perf_identify.pipeline import IdentifyReport, IssueRow
-from perf_identify.ranking import FunctionStat
 from perf_identify.runtime_figure import RuntimeFigure
 from perf_identify.sample_counts import (
     MIN_ISSUE_SAMPLES,

@@ -20,7 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from perf_identify.attribution import Hotspot, Ranking
+from perf_identify.hotspots import Hotspot, Ranking
 
 MIN_ISSUE_SAMPLES = 25
 

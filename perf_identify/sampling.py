@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perf_identify.attribution import Ranking
+from perf_identify.hotspots import Ranking
 
 NANOS_PER_MS = 1_000_000
 

@@ -19,8 +19,10 @@ before any issue file changes, and returns the per-issue recorder the pipeline c
 write. Git state is read before the issue files are written and ignores the issue folder, so
 writing them never makes the tree look dirty.
 
-`read_sidecar` validates with pydantic (`extra="forbid"`): a file that is not what we wrote is a
-`VerifyError` naming it, never a guess.
+`read_sidecar` validates every field's type and refuses unknown keys (`IdentificationFacts.
+from_json`, by hand rather than with pydantic: `list` and `brief` read sidecars, and an agent calls
+them again and again, so they must not pay pydantic's import): a file that is not what we wrote
+is a `VerifyError` naming it and the field, never a guess.
 
 Staleness (see `staleness.py`) is recorded here too, in the same locked write phase:
 `Recorder.mark_stale` adds `stale_since` (the run's date) and `superseded_by_profile_sha256` (that
@@ -52,43 +54,37 @@ adopted by `perf-identify draft`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import TYPE_CHECKING
 
 from perf_identify import __version__
 from perf_identify.errors import VerifyError
-from perf_identify.facts import HotspotFacts
-from perf_identify.gitrepo import head_state
 from perf_identify.issues_dir import STATE_DIR as _STATE_DIR
 from perf_identify.issues_dir import StateLayout, WriteOutcome
 from perf_identify.ports import FILE_ISSUE_STORE, IssueStore
-from perf_identify.repo_config import load_config
 from perf_identify.repo_files import ISSUE_CAP
 from perf_identify.staleness import StaleIssue
+
+if TYPE_CHECKING:
+    from perf_identify.facts import HotspotFacts
 
 STATE_DIR = _STATE_DIR  # verification still imports it from here; the layout is StateLayout's
 SIDECAR_DIR = "issues"
 
 
-class IdentificationFacts(BaseModel):
+@dataclass(frozen=True, slots=True)
+class IdentificationFacts:
     """What identification knew that the issue text does not say."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    format: Literal[1] = 1
     issue: str
     benchmark_file: str
     identified: date
     git_commit: str | None
     git_dirty: bool | None
-    dirty_paths: tuple[str, ...] = ()
     profile_path: str
     profile_sha256: str
     symbol: str
@@ -96,6 +92,8 @@ class IdentificationFacts(BaseModel):
     file: str
     line: int
     benchmark_command: tuple[str, ...]
+    dirty_paths: tuple[str, ...] = ()
+    format: int = 1
     tool_version: str = __version__
     stale_since: date | None = None
     """The date of the first run that no longer found this issue hot; None while it is current."""
@@ -107,6 +105,115 @@ class IdentificationFacts(BaseModel):
     """The run's `--source-root`; None in older sidecars (the default, `lang/src/vm`)."""
     min_percent: float | None = None
     """The run's `--min-percent`; None in older sidecars (the default, 1.0)."""
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object written to the file (dates as ISO strings; see `_OMITTED_WHEN_UNSET`)."""
+        data: dict[str, object] = {}
+        for name in _FIELD_KINDS:
+            value = getattr(self, name)
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            if value is None and name in _OMITTED_WHEN_UNSET:
+                continue
+            data[name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> IdentificationFacts:
+        """Parse and check a sidecar; `SidecarProblem` names the first field that is wrong."""
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SidecarProblem("(file)", f"not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise SidecarProblem("(file)", "not a JSON object")
+        unknown = sorted(set(data) - set(_FIELD_KINDS))
+        if unknown:
+            raise SidecarProblem(unknown[0], "extra inputs are not permitted")
+        values: dict[str, object] = {}
+        for name, kind in _FIELD_KINDS.items():
+            if name not in data:
+                if name in _REQUIRED:
+                    raise SidecarProblem(name, "field required")
+                continue
+            values[name] = _checked(name, kind, data[name])
+        if values.get("format", 1) != 1:
+            raise SidecarProblem("format", "input should be 1")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class SidecarProblem(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+# Each field's JSON kind: what `_checked` accepts for it ("?" suffix: null allowed too).
+_FIELD_KINDS = {
+    "format": "int",
+    "issue": "str",
+    "benchmark_file": "str",
+    "identified": "date",
+    "git_commit": "str?",
+    "git_dirty": "bool?",
+    "dirty_paths": "strs",
+    "profile_path": "str",
+    "profile_sha256": "str",
+    "symbol": "str",
+    "share_percent": "float",
+    "file": "str",
+    "line": "int",
+    "benchmark_command": "strs",
+    "tool_version": "str",
+    "stale_since": "date?",
+    "superseded_by_profile_sha256": "str?",
+    "drafted_by": "str?",
+    "source_root": "str?",
+    "min_percent": "float?",
+}
+_REQUIRED = frozenset(
+    {
+        "issue",
+        "benchmark_file",
+        "identified",
+        "git_commit",
+        "git_dirty",
+        "profile_path",
+        "profile_sha256",
+        "symbol",
+        "share_percent",
+        "file",
+        "line",
+        "benchmark_command",
+    }
+)
+
+
+def _checked(name: str, kind: str, value: object) -> object:
+    if kind.endswith("?"):
+        if value is None:
+            return None
+        kind = kind[:-1]
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "strs" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if kind == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise SidecarProblem(name, f"input should be a valid date, not {value!r}") from None
+    shown = {"strs": "a list of strings", "date": "a date (YYYY-MM-DD)"}.get(kind, f"a {kind}")
+    raise SidecarProblem(name, f"input should be {shown}")
 
 
 # Left out of the JSON while None: see the module docstring.
@@ -132,11 +239,7 @@ def write_sidecar(
     out_dir: Path, facts: IdentificationFacts, store: IssueStore = FILE_ISSUE_STORE
 ) -> Path:
     path = sidecar_path(out_dir, facts.issue)
-    data = facts.model_dump(mode="json")
-    for key in _OMITTED_WHEN_UNSET:
-        if data[key] is None:
-            del data[key]
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    text = json.dumps(facts.to_json(), indent=2, sort_keys=True) + "\n"
     store.write_atomically(path, text.encode("utf-8"))
     return path
 
@@ -150,12 +253,10 @@ def read_sidecar(path: Path, store: IssueStore = FILE_ISSUE_STORE) -> Identifica
     except OSError as exc:
         raise VerifyError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        return IdentificationFacts.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(file)"
+        return IdentificationFacts.from_json(raw)
+    except SidecarProblem as exc:
         raise VerifyError(
-            f"{path} is not a perf-identify sidecar: {where}: {first['msg']}",
+            f"{path} is not a perf-identify sidecar: {exc.where}: {exc.message}",
             hint="delete it and rerun perf-identify on the benchmark, or pass --before REF",
         ) from None
 
@@ -186,7 +287,7 @@ def record_drafter(issue_path: Path, label: str) -> bool:
     facts = read_sidecar(path)
     if facts is None:
         return False
-    write_sidecar(issue_path.parent, facts.model_copy(update={"drafted_by": label}))
+    write_sidecar(issue_path.parent, replace(facts, drafted_by=label))
     return True
 
 
@@ -198,7 +299,7 @@ def rename_sidecar(out_dir: Path, old: str, new: str) -> bool:
     facts = read_sidecar(sidecar_path(out_dir, old))
     if facts is None:
         return False
-    write_sidecar(out_dir, facts.model_copy(update={"issue": new}))
+    write_sidecar(out_dir, replace(facts, issue=new))
     sidecar_path(out_dir, old).unlink(missing_ok=True)
     return True
 
@@ -223,8 +324,13 @@ def start_identification_record(
     drafted its prose (see the module docstring); `source_root` and `min_percent` are the run's
     options.
     """
+    from perf_identify.gitrepo import head_state
+    from perf_identify.repo_config import load_config
+
     config = load_config(repo)
     state = head_state(repo, exclude=out_dir)
+    import hashlib
+
     digest = hashlib.sha256(profile_data).hexdigest()
     try:
         shown_profile = profile_path.relative_to(repo).as_posix()
@@ -317,11 +423,10 @@ class Recorder:
                 marked.append(issue)
                 continue
             if facts.stale_since is None:
-                facts = facts.model_copy(
-                    update={
-                        "stale_since": self.today,
-                        "superseded_by_profile_sha256": self.profile_sha256,
-                    }
+                facts = replace(
+                    facts,
+                    stale_since=self.today,
+                    superseded_by_profile_sha256=self.profile_sha256,
                 )
                 write_sidecar(self.out_dir, facts, self.store)
             marked.append(replace(issue, stale_since=facts.stale_since))
@@ -344,4 +449,4 @@ class Recorder:
         if facts.min_percent is None and self.min_percent is not None:
             update["min_percent"] = self.min_percent
         if update:
-            write_sidecar(self.out_dir, facts.model_copy(update=update), self.store)
+            write_sidecar(self.out_dir, replace(facts, **update), self.store)  # type: ignore[arg-type]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from perf_identify.attribution import PathMapper, rank_profile
 from perf_identify.facts import HotspotFacts, RunContext, hotspot_facts
+from perf_identify.hotspots import PathMapper, rank_profile
 from perf_identify.pprof import decode_profile
 from tests.builders import ProfileBuilder
 

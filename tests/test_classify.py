@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from perf_identify.attribution import Hotspot, PathMapper, rank_profile
 from perf_identify.classify import IssueClass, classify
+from perf_identify.hotspots import Hotspot, PathMapper, rank_profile
 from perf_identify.naming import issue_name, unique_names
 from perf_identify.pprof import decode_profile
 from tests.builders import ProfileBuilder

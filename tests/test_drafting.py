@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from perf_identify.attribution import PathMapper, rank_profile
 from perf_identify.drafting import OfflineDrafter
 from perf_identify.facts import RunContext, SourceProblem, hotspot_facts
 from perf_identify.fix_sites import merge_fix_sites
 from perf_identify.grounding import draft_problems
+from perf_identify.hotspots import PathMapper, rank_profile
 from perf_identify.offline_drafter import offline_draft
 from perf_identify.pprof import decode_profile
 from perf_identify.schema import Draft, Evidence

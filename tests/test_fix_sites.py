@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perf_identify.attribution import Hotspot, PathMapper, rank_profile
 from perf_identify.fix_sites import merge_fix_sites
+from perf_identify.hotspots import Hotspot, PathMapper, rank_profile
 from perf_identify.pprof import decode_profile
 from tests.builders import ProfileBuilder
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perf_identify.attribution import PathMapper, rank_profile
 from perf_identify.errors import ProfileError
+from perf_identify.hotspots import PathMapper, rank_profile
 from perf_identify.pprof import decode_profile
 from tests.fake_vm import recorded_profile
 from tests.mutations import mutate, mutate_structure

@@ -132,9 +132,7 @@ def test_identify_reads_and_writes_only_through_its_ports(
         document = parse_issue(store.text(row.path))
         assert document.status is Status.IDENTIFIED
         assert document.runtime_ms == 12_000
-        facts = IdentificationFacts.model_validate_json(
-            store.files[sidecar_path(out, row.path.stem)]
-        )
+        facts = IdentificationFacts.from_json(store.files[sidecar_path(out, row.path.stem)])
         assert facts.profile_sha256 == hashlib.sha256(recorded_profile()).hexdigest()
     # The profile and the sources were read through the port, nothing else was written to disk.
     assert repo / "profile.pb" in files.reads

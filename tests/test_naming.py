@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from perf_identify.attribution import Hotspot, Share
 from perf_identify.classify import DETAILS
+from perf_identify.hotspots import Hotspot, Share
 from perf_identify.naming import (
     MAX_NAME_LENGTH,
     UNREADABLE,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perf_identify.attribution import Hotspot, MergedHelper, Share
 from perf_identify.classify import classify
 from perf_identify.facts import HotspotFacts, RunContext
 from perf_identify.grounding import draft_problems
+from perf_identify.hotspots import Hotspot, MergedHelper, Share
 from perf_identify.naming import MAX_NAME_LENGTH, issue_name
 from perf_identify.offline_drafter import offline_draft
 from perf_identify.pprof import ProfileKind

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from perf_identify import prompting
-from perf_identify.attribution import PathMapper, rank_profile
 from perf_identify.facts import HotspotFacts, RunContext, hotspot_facts
+from perf_identify.hotspots import PathMapper, rank_profile
 from perf_identify.llm_drafter import draft_schema
 from perf_identify.pprof import ProfileKind, decode_profile
 from perf_identify.prompt_files import load_templates

@@ -8,13 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf_identify.attribution import PathMapper, Ranking, rank_profile
 from perf_identify.errors import ProfileError
+from perf_identify.hotspots import PathMapper, Ranking, rank_profile
 from perf_identify.pprof import decode_profile
 from perf_identify.symbols import fold_closures, is_tiny_helper, short_name
 from tests.builders import ProfileBuilder, guess_file
 from tests.pprof_top import parse_top
-from tests.reference_ranking import reference_rank
 from tests.test_pprof import FIXTURE_NAMES
 
 MS = 1_000_000
@@ -229,11 +228,19 @@ def _profiles(draw: st.DrawFn) -> tuple[bytes, bool]:
 
 @settings(max_examples=150, deadline=None)
 @given(_profiles())
-def test_vectorized_ranking_equals_the_reference(generated: tuple[bytes, bool]) -> None:
+def test_the_numpy_engine_equals_the_plain_one(generated: tuple[bytes, bool]) -> None:
+    """Both engines behind `rank_profile` give the same Ranking, field for field, details limit
+    included (a small limit, so that undetailed hotspots are compared too)."""
+    from perf_identify.attribution import attribute
+    from perf_identify.plain_ranking import plain_rank
+    from perf_identify.ranking import rank_functions
+
     data, _ = generated
     try:
         profile = decode_profile(data, "generated.pb")
     except ProfileError:
         return  # e.g. every stack empty: nothing to compare
     paths = PathMapper("lang/src/vm", lambda _: False)
-    assert rank_profile(profile, paths) == reference_rank(profile, paths)
+    for limit in (50, 2):
+        numpy_ranking = attribute(rank_functions(profile), paths, detail_limit=limit)
+        assert numpy_ranking == plain_rank(profile, paths, detail_limit=limit)

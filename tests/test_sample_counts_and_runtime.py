@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from perf_identify.attribution import PathMapper, rank_profile
 from perf_identify.cli import main
 from perf_identify.drafting import OfflineDrafter
 from perf_identify.errors import MakeError
+from perf_identify.hotspots import PathMapper, rank_profile
 from perf_identify.make_targets import (
     MakeOutcome,
     ProfileArtifacts,

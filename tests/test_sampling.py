@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from perf_identify.attribution import PathMapper, rank_profile
+from perf_identify.hotspots import PathMapper, rank_profile
 from perf_identify.pprof import decode_profile
 from perf_identify.report import sampling_lines
 from perf_identify.sampling import SHORTFALL_BELOW, SamplingNote, assess_sampling, sampling_note

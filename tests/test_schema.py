@@ -221,3 +221,12 @@ def test_placeholders_between_code_spans_are_still_refused(
     prose = f"{SENTENCE} {spans} {placeholder} {code_span(codes[0])} {SENTENCE}"
     with pytest.raises(ValidationError, match=re.escape("placeholder text")):
         Draft.model_validate(_valid(root_cause=prose))
+
+
+def test_the_shipped_draft_schema_is_the_models() -> None:
+    """`brief --json` reads the schema from prompts/draft_schema.json (no pydantic to import).
+    When the model changes, write `json.dumps(Draft.model_json_schema(), indent=2)` there."""
+    from perf_identify.prompt_files import load_draft_schema
+    from perf_identify.schema import Draft
+
+    assert load_draft_schema() == Draft.model_json_schema()

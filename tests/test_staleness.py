@@ -136,7 +136,7 @@ def _recorder(out_dir: Path, today: date) -> Recorder:
 
 
 def replace_name(facts: IdentificationFacts, name: str) -> IdentificationFacts:
-    return facts.model_copy(update={"issue": name})
+    return replace(facts, issue=name)
 
 
 def _stale(out_dir: Path, name: str) -> StaleIssue:
@@ -165,9 +165,7 @@ def test_marking_records_the_date_and_the_superseding_profile_once(tmp_path: Pat
     assert facts is not None
     assert facts.stale_since == date(2026, 11, 30)
     assert facts.superseded_by_profile_sha256 == "b" * 64
-    assert facts.model_copy(update={"stale_since": None, "superseded_by_profile_sha256": None}) == (
-        _facts("PUSH")
-    )
+    assert replace(facts, stale_since=None, superseded_by_profile_sha256=None) == (_facts("PUSH"))
     assert stale_since(tmp_path / "PUSH.txt") == date(2026, 11, 30)
 
 

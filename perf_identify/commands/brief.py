@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from perf_identify.briefing import brief_json, brief_text
     from perf_identify.issue_inputs import load_issue
-    from perf_identify.prompt_files import load_templates
+    from perf_identify.prompt_files import load_draft_schema, load_templates
 
     repo = args.repo.resolve()
     if not repo.is_dir():
@@ -60,9 +60,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     inputs = load_issue(args.file, repo)
     templates = load_templates()
     if args.json:
-        from perf_identify.schema import Draft
-
-        data = brief_json(inputs, templates, Draft.model_json_schema())
+        data = brief_json(inputs, templates, load_draft_schema())
         stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         stdout.write(brief_text(inputs, templates))

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from perf_identify.attribution import PathMapper
+    from perf_identify.hotspots import PathMapper
     from perf_identify.peek import (
         PeekReport,
         matching_functions,

@@ -1,8 +1,11 @@
-"""The first, plain-Python ranking: kept as an executable specification.
+"""The plain-Python engine: pprof's flat/cum and the attributed hotspots of a small profile.
 
-`perf_identify.ranking` computes the same figures vectorized with numpy; a property test checks
-that both agree on generated profiles. This version walks every frame of every sample in
-Python, which is easy to read and far too slow for a million-sample profile.
+Contract: `plain_rank(profile, paths, detail_limit=…)` is pure and returns exactly the `Ranking`
+the numpy engine (`ranking` + `attribution`) returns for the same profile, field for field; a
+property test over generated profiles holds the two equal. It walks every frame of every
+distinct stack in Python: easy to read, no numpy to import, and faster than numpy's import alone
+on a pprof-rs profile (thousands of distinct stacks), far too slow for a million samples
+(`hotspots.PLAIN_LIMIT` picks the engine).
 """
 
 from __future__ import annotations
@@ -11,14 +14,20 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from perf_identify.attribution import BELOW_LIMIT, Hotspot, PathMapper, Ranking, Share
+from perf_identify.hotspots import (
+    BELOW_LIMIT,
+    CALLER_LIMIT,
+    CHAIN_LIMIT,
+    LIST_LIMIT,
+    UNSYMBOLIZED,
+    FunctionStat,
+    Hotspot,
+    PathMapper,
+    Ranking,
+    Share,
+)
 from perf_identify.pprof import Profile, ProfileKind
-from perf_identify.ranking import UNSYMBOLIZED, FunctionStat
 from perf_identify.symbols import fold_closures, is_tiny_helper
-
-_CHAIN_LIMIT = 12
-_CALLER_LIMIT = 6
-_LIST_LIMIT = 6
 
 
 @dataclass(slots=True)
@@ -35,8 +44,9 @@ class _Accumulator:
     exists: bool = False
 
 
-def reference_rank(profile: Profile, paths: PathMapper) -> Ranking:
-    """Compute pprof's flat/cum and the attributed hotspots of `profile`."""
+def plain_rank(profile: Profile, paths: PathMapper, *, detail_limit: int = 50) -> Ranking:
+    """pprof's flat/cum and the attributed hotspots of `profile`; details (leaves, chain,
+    below, callers, call sites, line values) for the `detail_limit` heaviest hotspots only."""
     frame_names, frame_vm, frame_files = _function_tables(profile, paths)
     # One frame is (function id, line); a Location with no Lines is one unsymbolized frame.
     location_frames: dict[int, tuple[tuple[int, int], ...]] = {
@@ -97,7 +107,16 @@ def reference_rank(profile: Profile, paths: PathMapper) -> Ranking:
     )
     ordered = sorted(per_vm.items(), key=lambda item: (-item[1].value, item[0]))
     hotspots = tuple(
-        _hotspot(rank=rank, key=key, acc=acc, flat=flat, cum=cum, total=total, kind=profile.kind)
+        _hotspot(
+            rank=rank,
+            key=key,
+            acc=acc,
+            flat=flat,
+            cum=cum,
+            total=total,
+            kind=profile.kind,
+            detailed=rank <= detail_limit,
+        )
         for rank, (key, acc) in enumerate(ordered, start=1)
     )
     missing = tuple(sorted({h.file for h in hotspots if not h.source_exists and h.file}))
@@ -150,7 +169,7 @@ def _vm_callers(
         if name != previous:
             callers.append(name)
             previous = name
-        if len(callers) >= _CALLER_LIMIT:
+        if len(callers) >= CALLER_LIMIT:
             break
     return tuple(callers)
 
@@ -202,13 +221,35 @@ def _hotspot(
     cum: Mapping[str, int],
     total: int,
     kind: ProfileKind,
+    detailed: bool,
 ) -> Hotspot:
-    leaves = sorted(acc.leaves.items(), key=lambda item: (-item[1], item[0]))[:_LIST_LIMIT]
+    if not detailed:
+        return Hotspot(
+            rank=rank,
+            symbol=key,
+            file=acc.file,
+            recorded_file=acc.recorded_file,
+            source_exists=acc.exists,
+            value=acc.value,
+            share_percent=100.0 * acc.value / total if total else 0.0,
+            flat=flat.get(key, 0),
+            cum=cum.get(key, 0),
+            self_value=acc.self_value,
+            leaves=(),
+            chain=(),
+            below=(),
+            callers=(),
+            call_sites=(),
+            tiny_helper=is_tiny_helper(key),
+            line_values={},
+            recorded_line=acc.recorded_line,
+        )
+    leaves = sorted(acc.leaves.items(), key=lambda item: (-item[1], item[0]))[:LIST_LIMIT]
     call_sites: Counter[str] = Counter()
     for callers, value in acc.above:
         if callers:
             call_sites[callers[0]] += value
-    sites = sorted(call_sites.items(), key=lambda item: (-item[1], item[0]))[:_LIST_LIMIT]
+    sites = sorted(call_sites.items(), key=lambda item: (-item[1], item[0]))[:LIST_LIMIT]
     return Hotspot(
         rank=rank,
         symbol=key,
@@ -221,9 +262,9 @@ def _hotspot(
         cum=cum.get(key, 0),
         self_value=acc.self_value,
         leaves=_shares(leaves, total),
-        chain=_shares(_heaviest_path(acc.below, _CHAIN_LIMIT), total),
+        chain=_shares(_heaviest_path(acc.below, CHAIN_LIMIT), total),
         below=_shares(_through(acc.below), total),
-        callers=_shares(_heaviest_path(acc.above, _CALLER_LIMIT), total),
+        callers=_shares(_heaviest_path(acc.above, CALLER_LIMIT), total),
         call_sites=_shares(sites, total),
         tiny_helper=is_tiny_helper(key),
         line_values=dict(acc.lines) if kind is ProfileKind.PER_ADDRESS else {},

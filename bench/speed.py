@@ -1,0 +1,222 @@
+"""Where the user waits: perf-identify beside `go tool pprof -top`, and the light commands.
+
+Usage: .venv/bin/python bench/speed.py [--runs N] [--big-runs N] [--stress]
+
+Rows (medians of N runs; ours and pprof alternate, each in its own process; peak memory is the
+child's own maximum resident set, from wait4):
+
+* a real Blitzen profile end to end: `perf-identify FILE --skip-make --profile P --offline`
+  (table, and `--json`) in a copy of Blitzen's source, so the source is parsed, five issues are
+  drafted offline and written; beside it `go tool pprof -top P`, which only ranks;
+* the light commands an agent calls many times: `--help`, `list`, `status` (the issue file is
+  put back after each run) and `brief` on an issue that run wrote;
+* 1,000,000 samples made from that real profile (`bench/make_big_profile.py --from`): its samples
+  repeated, values varied; `perf-identify FILE --profile P --json` in a repo without the VM's
+  source (it ranks and stops), beside `go tool pprof -top P`;
+* with --stress, 1,000,000 samples over 50,000 functions with every stack different, which no
+  real profile has: shown, not a goal.
+
+Each goal row says whether it is met, or by how much it is missed. Needs ../shared (the real
+profile and Blitzen's source) and go (Debian's golang-go; installed when missing, as in
+bench/condense.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.condense import ensure_go  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+PROFILE_NAME = "aoc2022_day11"
+PROFILE = SHARED / "fixtures" / "blitzen" / "profiles" / PROFILE_NAME / "profile.pb"
+SOURCE = SHARED / "blitzen" / "src"
+BENCHMARK = f"examples/{PROFILE_NAME}.santa"
+CACHE = ROOT / "bench" / ".cache"
+REAL_1M = CACHE / f"{PROFILE_NAME}-1m.pb.gz"
+STRESS_1M = CACHE / "big-1m.pb.gz"
+PERF_IDENTIFY = Path(sys.executable).parent / "perf-identify"
+
+
+@dataclass
+class Runs:
+    seconds: list[float] = field(default_factory=list)
+    peak_kb: list[int] = field(default_factory=list)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peak_kb) / 1024
+
+
+def run_once(argv: Sequence[str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and the child's peak RSS (KB) of one run. Without the VM's source the
+    ranking ends with exit 5 (no issue file can be written), which is its expected end."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 5):
+        raise SystemExit(f"{' '.join(argv)} exited {child.returncode} in {cwd}")
+    return elapsed, int(usage.ru_maxrss)
+
+
+def measure(
+    commands: Sequence[tuple[Runs, Sequence[str]]], cwd: Path, runs: int, reset: Path | None = None
+) -> None:
+    """Run each command `runs` times, alternating; `reset` is a file put back after each run."""
+    saved = reset.read_bytes() if reset is not None else None
+    for _ in range(runs):
+        for into, argv in commands:
+            seconds, peak = run_once(argv, cwd)
+            into.seconds.append(seconds)
+            into.peak_kb.append(peak)
+            if reset is not None and saved is not None:
+                reset.write_bytes(saved)
+
+
+@dataclass(frozen=True)
+class Row:
+    work: str
+    ours: Runs
+    pprof: Runs | None
+    goal: str
+    verdict: str
+
+
+def _goal_seconds(ours: Runs, limit_s: float) -> str:
+    if ours.median_s <= limit_s:
+        return "met"
+    return f"missed by {ours.median_s - limit_s:.3f} s ({ours.median_s / limit_s:.2f}x the goal)"
+
+
+def _goal_ratio(ours: Runs, pprof: Runs, limit: float, limit_mb: float) -> str:
+    ratio = ours.median_s / pprof.median_s
+    parts = []
+    parts.append("time met" if ratio <= limit else f"time missed: {ratio:.2f}x, goal {limit}x")
+    if ours.peak_mb <= limit_mb:
+        parts.append("memory met")
+    else:
+        parts.append(f"memory missed by {ours.peak_mb - limit_mb:.0f} MB")
+    return "; ".join(parts)
+
+
+def real_profile_rows(work: Path, runs: int) -> list[Row]:
+    repo = work / "blitzen"
+    shutil.copytree(SOURCE, repo, symlinks=True)
+    (repo / "perf-issues").mkdir(exist_ok=True)
+    ours = [str(PERF_IDENTIFY), BENCHMARK, "--skip-make", "--profile", str(PROFILE), "--offline"]
+    table, as_json, pprof = Runs(), Runs(), Runs()
+    # One run first: the issue files exist from then on, as they do when a user reruns.
+    run_once(ours, repo)
+    measure(
+        [
+            (table, ours),
+            (as_json, [*ours, "--json"]),
+            (pprof, ["go", "tool", "pprof", "-top", str(PROFILE)]),
+        ],
+        repo,
+        runs,
+    )
+    issue = sorted((repo / "perf-issues").glob("*.txt"))[0]
+    rows = [
+        Row(f"real profile ({PROFILE_NAME}), end to end, table", table, pprof,
+            "<= 0.20 s", _goal_seconds(table, 0.20)),
+        Row(f"real profile ({PROFILE_NAME}), end to end, --json", as_json, pprof,
+            "<= 0.20 s", _goal_seconds(as_json, 0.20)),
+    ]  # fmt: skip
+    light = {
+        "--help": [str(PERF_IDENTIFY), "--help"],
+        "list": [str(PERF_IDENTIFY), "list"],
+        "status": [str(PERF_IDENTIFY), "status", str(issue), "IN_PROGRESS", "--note", "bench"],
+        "brief": [str(PERF_IDENTIFY), "brief", str(issue)],
+    }
+    for name, argv in light.items():
+        into = Runs()
+        measure([(into, argv)], repo, runs, reset=issue if name == "status" else None)
+        rows.append(Row(name, into, None, "<= 0.12 s", _goal_seconds(into, 0.12)))
+    return rows
+
+
+def big_rows(work: Path, runs: int, *, stress: bool) -> list[Row]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    maker = str(ROOT / "bench" / "make_big_profile.py")
+    if not REAL_1M.exists():
+        subprocess.run([sys.executable, maker, str(REAL_1M), "--from", str(PROFILE)], check=True)
+    profiles = [("1,000,000 samples from the real profile", REAL_1M, True)]
+    if stress:
+        if not STRESS_1M.exists():
+            subprocess.run([sys.executable, maker, str(STRESS_1M)], check=True)
+        profiles.append(("1,000,000 distinct stacks (stress)", STRESS_1M, False))
+    repo = work / "no-source"
+    (repo / "examples").mkdir(parents=True)
+    (repo / BENCHMARK).write_text("")
+    rows = []
+    for label, path, is_goal in profiles:
+        ours, pprof = Runs(), Runs()
+        argv = [str(PERF_IDENTIFY), BENCHMARK, "--profile", str(path), "--json"]
+        measure([(ours, argv), (pprof, ["go", "tool", "pprof", "-top", str(path)])], repo, runs)
+        verdict = _goal_ratio(ours, pprof, 0.25, 1024) if is_goal else "(no goal)"
+        rows.append(Row(label, ours, pprof, "<= 0.25x pprof, <= 1 GB", verdict))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=11, help="runs of each small row")
+    parser.add_argument("--big-runs", type=int, default=3, help="runs of each 1M-sample row")
+    parser.add_argument("--stress", action="store_true", help="add the 1M distinct stacks row")
+    args = parser.parse_args()
+    for needed in (PROFILE, SOURCE):
+        if not needed.exists():
+            print(f"error: {needed} is missing (../shared)", file=sys.stderr)
+            return 1
+    if not ensure_go():
+        return 1
+    with tempfile.TemporaryDirectory() as name:
+        work = Path(name)
+        rows = real_profile_rows(work, args.runs)
+        rows += big_rows(work, args.big_runs, stress=args.stress)
+    print(f"machine: {os.cpu_count()} cores; medians; ours and pprof alternate")
+    head = (
+        f"{'work':<52} {'ours s':>7} {'pprof s':>7} {'ratio':>6} {'ours MB':>7} {'pprof MB':>8}"
+        "  goal: verdict"
+    )
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        pprof_s = f"{row.pprof.median_s:7.3f}" if row.pprof else f"{'-':>7}"
+        ratio = f"{row.ours.median_s / row.pprof.median_s:6.2f}" if row.pprof else f"{'-':>6}"
+        pprof_mb = f"{row.pprof.peak_mb:8.0f}" if row.pprof else f"{'-':>8}"
+        print(
+            f"{row.work:<52} {row.ours.median_s:7.3f} {pprof_s} {ratio} {row.ours.peak_mb:7.0f} "
+            f"{pprof_mb}  {row.goal}: {row.verdict}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
