@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from perf_identify.drafts import CheckedDraft
 from perf_identify.schema import Draft
 
 FORMAT = 1
@@ -31,7 +32,7 @@ class DraftCache:
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
-    def load(self, key: str) -> Draft | None:
+    def load(self, key: str) -> CheckedDraft | None:
         try:
             data = json.loads(self.path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -39,11 +40,11 @@ class DraftCache:
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
             return None
         try:
-            return Draft.model_validate(data.get("draft"))
+            return Draft.model_validate(data.get("draft")).checked()
         except ValidationError:
             return None
 
-    def store(self, key: str, draft: Draft, *, model: str, prompt_version: str) -> None:
+    def store(self, key: str, draft: CheckedDraft, *, model: str, prompt_version: str) -> None:
         """Write the entry atomically; raises OSError when the folder is not writable."""
         self.folder.mkdir(parents=True, exist_ok=True)
         entry = {
@@ -51,7 +52,7 @@ class DraftCache:
             "key": key,
             "model": model,
             "prompt_version": prompt_version,
-            "draft": draft.model_dump(mode="json"),
+            "draft": draft.to_json(),
         }
         fd, temp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=self.folder)
         try:

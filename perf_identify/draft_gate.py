@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from perf_identify.drafts import CheckedDraft
 from perf_identify.grounding import IssueScope, scope_problems
 from perf_identify.schema import Draft
 
@@ -27,7 +28,7 @@ _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 @dataclass(frozen=True, slots=True)
 class GateResult:
-    draft: Draft | None
+    draft: CheckedDraft | None
     problems: tuple[str, ...]
 
     @property
@@ -70,7 +71,7 @@ def validation_problems(exc: ValidationError, limit: int = MAX_PROBLEMS) -> list
 def check_draft(raw: str | bytes, scope: IssueScope, source_lines: Sequence[str]) -> GateResult:
     """The draft in `raw`, if it passes the schema and the grounding; else every problem."""
     try:
-        draft = Draft.model_validate_json(raw)
+        draft = Draft.model_validate_json(raw).checked()
     except ValidationError as exc:
         return GateResult(None, tuple(validation_problems(exc)))
     problems = scope_problems(draft, scope, source_lines)[:MAX_PROBLEMS]

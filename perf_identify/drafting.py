@@ -23,8 +23,8 @@ from perf_identify.errors import DraftError
 if TYPE_CHECKING:
     # Drafts are pydantic models; importing pydantic costs more than ranking a small profile,
     # so a run that drafts nothing (no source, --json triage) never loads it.
+    from perf_identify.drafts import CheckedDraft
     from perf_identify.facts import HotspotFacts
-    from perf_identify.schema import Draft
 
 BUDGET_REASON = "token budget"
 """How every fallback caused by `--token-budget` starts."""
@@ -51,7 +51,7 @@ def prose_kind(drafted_by: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DraftResult:
-    draft: Draft
+    draft: CheckedDraft
     drafter: str
     """`offline` or the model's name."""
     retries: int = 0

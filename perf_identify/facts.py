@@ -7,7 +7,8 @@ run's context into `HotspotFacts`: the function's real extent, the line to cite 
 not in it, or the profile points past the end of the file (the source changed since it was
 recorded). Nothing here invents a line.
 
-`issue_document(...)` turns facts plus a validated `Draft` into the `IssueDocument` that
+`issue_document(...)` turns facts plus a checked draft (`drafts.CheckedDraft`) into the
+`IssueDocument` that
 `render.py` prints: every figure (runtime, rank, share, file, line, function) comes from the
 facts, only prose comes from the draft.
 """
@@ -37,7 +38,7 @@ from perf_identify.source import numbered_excerpt as _numbered_excerpt
 from perf_identify.symbols import short_name
 
 if TYPE_CHECKING:
-    from perf_identify.schema import Draft
+    from perf_identify.drafts import CheckedDraft
 
 EXCERPT_LINES = 160
 
@@ -186,7 +187,7 @@ def _callee_names(hotspot: Hotspot) -> list[str]:
     return names
 
 
-def issue_document(facts: HotspotFacts, draft: Draft, today: date) -> IssueDocument:
+def issue_document(facts: HotspotFacts, draft: CheckedDraft, today: date) -> IssueDocument:
     """The issue file's content: figures from `facts`, prose from `draft`."""
     benchmark = facts.context.benchmark_file
     return IssueDocument(

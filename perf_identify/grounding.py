@@ -28,7 +28,7 @@ from perf_identify.facts import HotspotFacts
 from perf_identify.source import FunctionExtent
 
 if TYPE_CHECKING:
-    from perf_identify.schema import Draft
+    from perf_identify.drafts import CheckedDraft
 
 MIN_QUOTE_CHARS = 8
 QUOTE_SHOWN_CHARS = 120
@@ -60,11 +60,15 @@ def _shown(text: str) -> str:
     return repr(cut)
 
 
-def draft_problems(draft: Draft, facts: HotspotFacts, source_lines: Sequence[str]) -> list[str]:
+def draft_problems(
+    draft: CheckedDraft, facts: HotspotFacts, source_lines: Sequence[str]
+) -> list[str]:
     return scope_problems(draft, IssueScope.of(facts), source_lines)
 
 
-def scope_problems(draft: Draft, scope: IssueScope, source_lines: Sequence[str]) -> list[str]:
+def scope_problems(
+    draft: CheckedDraft, scope: IssueScope, source_lines: Sequence[str]
+) -> list[str]:
     problems: list[str] = []
     extent = scope.extent
     span = f"lines {extent.start_line}-{extent.end_line}"

@@ -2,7 +2,9 @@
 
 Contract: `load_issue(path, repo, with_facts=...)` reads only the issue file, its sidecar, the
 repo's source (the issue's File, related functions' files, the benchmark program) and, for the
-full facts, the profile the sidecar names; it writes nothing. It returns `IssueInputs`:
+full facts, the profile the sidecar names; it writes nothing. Every repo file it reads, and every
+file it asks about, goes through `files` (`ports.RepoFiles`), so `brief` can record what a brief
+was built from (`brief_cache.py`). It returns `IssueInputs`:
 
 * the parsed document and its exact bytes (so `draft` can refuse to write over a hand edit);
 * the `IssueScope` a draft is held to: the function as the file names it, its extent in the
@@ -37,8 +39,9 @@ from perf_identify.issue_facts import (
     related_section,
 )
 from perf_identify.issue_update import read_document
+from perf_identify.ports import LOCAL_REPO_FILES, RepoFiles
 from perf_identify.render import IssueDocument
-from perf_identify.repo_files import SOURCE_CAP, read_regular
+from perf_identify.repo_files import PROFILE_CAP, SOURCE_CAP
 from perf_identify.sidecar import IdentificationFacts, issue_sidecar_path, read_sidecar
 
 __all__ = ["IssueInputs", "inside_repo", "load_issue"]
@@ -53,17 +56,19 @@ def inside_repo(repo: Path, relative: str) -> Path | None:
     return candidate if candidate.is_relative_to(repo.resolve()) else None
 
 
-def _read_text(path: Path | None) -> str | None:
+def _read_text(path: Path | None, files: RepoFiles) -> str | None:
     if path is None:
         return None
     try:
         # Regular files under the cap only: a FIFO or a 2 GB file in the repo reads as absent.
-        return read_regular(path, SOURCE_CAP).decode("utf-8", errors="replace")
+        return files.read_regular(path, SOURCE_CAP).decode("utf-8", errors="replace")
     except OSError:
         return None
 
 
-def load_issue(path: Path, repo: Path, *, with_facts: bool = True) -> IssueInputs:
+def load_issue(
+    path: Path, repo: Path, *, with_facts: bool = True, files: RepoFiles = LOCAL_REPO_FILES
+) -> IssueInputs:
     """Read one issue and what backs it; see the module docstring."""
     document, original = read_document(path)
     try:
@@ -72,7 +77,7 @@ def load_issue(path: Path, repo: Path, *, with_facts: bool = True) -> IssueInput
     except VerifyError as exc:
         sidecar, sidecar_problem = None, exc.message
     source_path = inside_repo(repo, document.file)
-    source_text = _read_text(source_path)
+    source_text = _read_text(source_path, files)
     if source_text is None:
         raise SourceError(
             f"{path}: its File {document.file} is not in {repo}",
@@ -91,17 +96,17 @@ def load_issue(path: Path, repo: Path, *, with_facts: bool = True) -> IssueInput
     missing = ""
     related: tuple[RelatedSection, ...] = ()
     if with_facts:
-        rebuilt = _rebuild(path, repo, document, source_text, sidecar, sidecar_problem)
+        rebuilt = _rebuild(path, repo, document, source_text, sidecar, sidecar_problem, files)
         if isinstance(rebuilt, str):
             missing = rebuilt
         else:
             facts = rebuilt.facts
             sections = (
-                related_section(item, _read_text(inside_repo(repo, item.file)))
+                related_section(item, _read_text(inside_repo(repo, item.file), files))
                 for item in rebuilt.related
             )
             related = tuple(section for section in sections if section is not None)
-    benchmark = _read_text(inside_repo(repo, document.benchmark_file))
+    benchmark = _read_text(inside_repo(repo, document.benchmark_file), files)
     return IssueInputs(
         path=path,
         repo=repo,
@@ -133,6 +138,7 @@ def _rebuild(  # noqa: PLR0917 - the pieces `load_issue` has already read
     source_text: str,
     sidecar: IdentificationFacts | None,
     sidecar_problem: str,
+    files: RepoFiles,
 ) -> Rebuilt | str:
     """The rebuilt facts, or why they cannot be rebuilt (one phrase for the brief)."""
     if sidecar is None:
@@ -142,7 +148,7 @@ def _rebuild(  # noqa: PLR0917 - the pieces `load_issue` has already read
     profile_path = _profile_path(repo, sidecar)
     assert profile_path is not None
     try:
-        data = profile_path.read_bytes()
+        data = files.read_regular(profile_path.resolve(), PROFILE_CAP)
     except OSError as exc:
         return f"the profile {profile_path} cannot be read ({exc.strerror or exc})"
     if hashlib.sha256(data).hexdigest() != sidecar.profile_sha256:
@@ -162,5 +168,5 @@ def _rebuild(  # noqa: PLR0917 - the pieces `load_issue` has already read
         sidecar.symbol,
         root,
         sidecar.min_percent if sidecar.min_percent is not None else DEFAULT_MIN_PERCENT,
-        lambda relative: (repo / relative).is_file(),
+        lambda relative: files.is_file(repo / relative),
     )

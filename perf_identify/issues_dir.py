@@ -66,63 +66,25 @@ from perf_identify.errors import Interrupted, IssueFileError, WriteError
 from perf_identify.render import IssueDocument, Status, is_valid_issue_name, parse_issue
 from perf_identify.repo_files import ISSUE_CAP, Refused, read_regular
 
-STATE_DIR = ".perf-identify"
-LOCK_DIR = STATE_DIR  # the old name, kept for callers outside this package's owners
-LOCK_FILE = "lock"
-ISSUE_LOCKS = "locks"
+# The layout lives in its own small module, so a command that only needs a path under
+# `.perf-identify` (a cached brief) does not import the issue parser; re-exported here.
+from perf_identify.state_layout import (
+    BASELINE_LOCK_FILE,
+    ISSUE_LOCKS,
+    LOCK_DIR,
+    LOCK_FILE,
+    STATE_DIR,
+    StateLayout,
+)
 
-
-BASELINE_LOCK_FILE = "baseline.json.lock"
-
-
-@dataclass(frozen=True, slots=True)
-class StateLayout:
-    """The one place that spells the `.perf-identify` folder of an issues folder.
-
-    `out_dir/.perf-identify/` holds `lock` (the folder's lock), `locks/NAME.lock` (one issue's),
-    `logs/` (make, drafting and verify logs), `issues/NAME.json` (sidecars), `drafts/` (agent
-    drafts), `verify/NAME.json` (a verify's raw times) and `locks/baseline.json.lock`.
-    Paths only: nothing here touches the disk (writes go through `safe_dir`).
-    """
-
-    out_dir: Path
-
-    @classmethod
-    def of_issue(cls, issue_path: Path) -> StateLayout:
-        """The layout of the folder that holds `issue_path` (`perf-issues/NAME.txt`)."""
-        return cls(issue_path.parent)
-
-    @property
-    def state_dir(self) -> Path:
-        return self.out_dir / STATE_DIR
-
-    @property
-    def lock(self) -> Path:
-        return self.state_dir / LOCK_FILE
-
-    def issue_lock(self, name: str) -> Path:
-        return self.state_dir / ISSUE_LOCKS / f"{name}.lock"
-
-    @property
-    def logs(self) -> Path:
-        return self.state_dir / "logs"
-
-    def sidecar(self, name: str) -> Path:
-        return self.state_dir / "issues" / f"{name}.json"
-
-    @property
-    def drafts(self) -> Path:
-        return self.state_dir / "drafts"
-
-    def verify_record(self, name: str) -> Path:
-        """Raw times and decisions of the last `verify` of issue `name`."""
-        return self.state_dir / "verify" / f"{name}.json"
-
-    @property
-    def baseline_lock(self) -> Path:
-        """The lock of the repo's baseline JSON, beside the issue locks (no issue name has a
-        dot, so it can never be one of theirs)."""
-        return self.state_dir / ISSUE_LOCKS / BASELINE_LOCK_FILE
+__all__ = [
+    "BASELINE_LOCK_FILE",
+    "ISSUE_LOCKS",
+    "LOCK_DIR",
+    "LOCK_FILE",
+    "STATE_DIR",
+    "StateLayout",
+]
 
 
 def _confinement_root(path: Path) -> Path:

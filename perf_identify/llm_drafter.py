@@ -37,6 +37,7 @@ from anthropic.types import MessageParam, TextBlockParam
 from perf_identify import prompting
 from perf_identify.draft_cache import DraftCache
 from perf_identify.drafting import BUDGET_REASON, DraftingSummary, DraftResult, OfflineDrafter
+from perf_identify.drafts import CheckedDraft
 from perf_identify.errors import DraftError, WriteError
 from perf_identify.facts import HotspotFacts
 from perf_identify.grounding import draft_problems
@@ -239,7 +240,7 @@ class _Run:
 
     async def _parse(
         self, client: AsyncAnthropic, exchange: _Exchange, turns: list[prompting.Turn]
-    ) -> Draft | None:
+    ) -> CheckedDraft | None:
         scoped = client.with_options(middleware=[*client.middleware, exchange])
         parsed = await scoped.messages.parse(
             model=self.settings.model,
@@ -248,7 +249,8 @@ class _Run:
             messages=cast(list[MessageParam], turns),
             output_format=Draft,
         )
-        return parsed.parsed_output
+        output = parsed.parsed_output
+        return None if output is None else output.checked()
 
     def _api_failure(self, exc: anthropic.APIError, exchange: _Exchange) -> str:
         """The fallback reason for a failed call; raises `DraftError` when no call can work."""
@@ -283,7 +285,7 @@ class _Run:
         offline = OfflineDrafter().draft_all([facts], [lines]).results[0]
         return replace(offline, retries=retries, fallback_reason=reason)
 
-    def _store(self, key: str, draft: Draft) -> None:
+    def _store(self, key: str, draft: CheckedDraft) -> None:
         if self.cache is None:
             return
         try:

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from perf_identify.classify import COLLECT, Finding
 from perf_identify.display_text import visible
+from perf_identify.drafts import MAX_QUOTE_CHARS, CheckedDraft, checked_draft
 from perf_identify.facts import HotspotFacts
 from perf_identify.hotspots import Share
 from perf_identify.pprof import ProfileKind
-from perf_identify.schema import MAX_QUOTE_CHARS, Draft, Evidence
 from perf_identify.symbols import compact_name
 
 NAME_CHARS = 72
@@ -417,12 +417,12 @@ def _floor(value: float, digits: int) -> float:
     return math.floor(value * scale) / scale
 
 
-def offline_draft(facts: HotspotFacts) -> Draft:
+def offline_draft(facts: HotspotFacts) -> CheckedDraft:
     """Write the five prose sections for `facts` without a model."""
     findings = facts.classification.findings
     decisive = findings[0] if findings else None
     playbook = _PLAYBOOKS.get(decisive.key) if decisive is not None else None
-    return Draft(
+    return checked_draft(
         description=_description(facts),
         root_cause=_root_cause(facts),
         approach=_approach(facts, playbook),
@@ -662,10 +662,8 @@ def _evidence_quote(line_text: str) -> str:
     return line_text.strip()[:MAX_QUOTE_CHARS].rstrip() or line_text[:MAX_QUOTE_CHARS]
 
 
-def _evidence(facts: HotspotFacts) -> list[Evidence]:
-    evidence = [Evidence(line=facts.line.line, quote=_evidence_quote(facts.line_text))]
+def _evidence(facts: HotspotFacts) -> list[tuple[int, str]]:
+    evidence = [(facts.line.line, _evidence_quote(facts.line_text))]
     if facts.extent.signature_line != facts.line.line:
-        evidence.append(
-            Evidence(line=facts.extent.signature_line, quote=_evidence_quote(facts.signature_text))
-        )
+        evidence.append((facts.extent.signature_line, _evidence_quote(facts.signature_text)))
     return evidence

@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from perf_identify.benchmark_file import validate_file_argument
 from perf_identify.classify import DETAILS
 from perf_identify.drafting import Drafter, DraftingSummary, drafted_by_label
 from perf_identify.errors import MakeError, PerfIdentifyError, ProfileError
@@ -37,7 +38,6 @@ from perf_identify.facts import (
 from perf_identify.fix_sites import merge_fix_sites
 from perf_identify.hotspots import Hotspot, PathMapper, Ranking, rank_profile
 from perf_identify.issues_dir import StateLayout, WriteOutcome
-from perf_identify.make_targets import MakeOutcome, run_make_stage, validate_file_argument
 from perf_identify.naming import (
     UNREADABLE,
     FolderEntry,
@@ -48,7 +48,7 @@ from perf_identify.naming import (
 from perf_identify.ports import FILE_ISSUE_STORE, LOCAL_REPO_FILES, IssueStore, RepoFiles
 from perf_identify.pprof import Profile, decode_profile, runtime_ms_from_duration
 from perf_identify.render import Status, render_issue
-from perf_identify.repo_files import SOURCE_CAP, Refused
+from perf_identify.repo_files import PROFILE_CAP, SOURCE_CAP, Refused
 from perf_identify.runtime_figure import RuntimeFigure, parse_part_lines, repeated_runtime
 from perf_identify.sample_counts import (
     MIN_ISSUE_SAMPLES,
@@ -61,6 +61,7 @@ from perf_identify.sampling import SamplingNote, sampling_note
 from perf_identify.staleness import StaleIssue, stale_issues
 
 if TYPE_CHECKING:
+    from perf_identify.make_targets import MakeOutcome
     from perf_identify.sidecar import Recorder
 
 
@@ -100,10 +101,6 @@ class IdentifyRequest:
         return StateLayout(self.out_dir).logs
 
 
-PROFILE_CAP = 1024 * 1024 * 1024
-"""The largest profile read (1 GiB): a million-sample pprof-rs profile is under 10 MB gzipped,
-so anything near this is not a profile, and it is refused before it is read."""
-
 REPEAT_LIMIT_MS = 10_000
 """Make analyze's timed run is repeated only when it took at most this long: a benchmark of
 minutes is timed once (and says so) rather than making the user wait for more runs."""
@@ -111,14 +108,21 @@ minutes is timed once (and says so) rather than making the user wait for more ru
 
 def _run_benchmark(repo: Path, file_arg: str, log_path: Path, timeout_s: float) -> str:
     """One run of the repo's benchmark command (`.perf-identify.toml`), its output as text."""
-    from perf_identify.repo_config import load_config
+    from perf_identify.benchmark_command import benchmark_argv
     from perf_identify.runner import run_logged
 
-    argv = load_config(repo).benchmark_argv(str(repo / file_arg))
+    argv = benchmark_argv(repo, str(repo / file_arg))
     run = run_logged(argv, cwd=repo, log_path=log_path, timeout_s=timeout_s)
     if not run.ok:
         raise MakeError(f"the benchmark command exited with {run.exit_code}: {shlex.join(argv)}")
     return log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _run_make_stage(*args: Any, **kwargs: Any) -> MakeOutcome:
+    # Imported when make runs: --skip-make never loads the process layer.
+    from perf_identify.make_targets import run_make_stage
+
+    return run_make_stage(*args, **kwargs)
 
 
 def _start_identification_record(**kwargs: Any) -> Recorder:
@@ -135,7 +139,7 @@ class Shell:
 
     drafter: Drafter
     progress: Progress
-    run_make: Callable[..., MakeOutcome] = run_make_stage
+    run_make: Callable[..., MakeOutcome] = _run_make_stage
     files: RepoFiles = LOCAL_REPO_FILES
     """The profile and the source: regular files only, capped; source confined to the repo."""
     store: IssueStore = FILE_ISSUE_STORE

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from perf_identify.prompting import TEMPLATE_FILES, PromptTemplates
+if TYPE_CHECKING:
+    from perf_identify.prompting import PromptTemplates
 
 
 def load_templates() -> PromptTemplates:
     """The prompt templates shipped with the package (`perf_identify/prompts/`)."""
+    from perf_identify.prompting import TEMPLATE_FILES, PromptTemplates
+
     folder = resources.files("perf_identify") / "prompts"
     texts = {name: (folder / name).read_text(encoding="utf-8") for name in TEMPLATE_FILES}
     return PromptTemplates.from_texts((folder / "VERSION").read_text(encoding="utf-8"), texts)
@@ -28,3 +31,8 @@ def load_draft_schema() -> dict[str, Any]:
     folder = resources.files("perf_identify") / "prompts"
     schema: dict[str, Any] = json.loads((folder / "draft_schema.json").read_text(encoding="utf-8"))
     return schema
+
+
+def templates_version() -> str:
+    """The templates' VERSION alone (what a cached brief is keyed by)."""
+    return (resources.files("perf_identify") / "prompts" / "VERSION").read_text(encoding="utf-8")

@@ -49,10 +49,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from perf_identify.benchmark_command import CONFIG_NAME, DEFAULT_BENCHMARK, FILE_PLACEHOLDER
 from perf_identify.errors import UsageError
 
-CONFIG_NAME = ".perf-identify.toml"
-FILE_PLACEHOLDER = "{file}"
+__all__ = ["CONFIG_NAME", "FILE_PLACEHOLDER", "RepoConfig", "load_config", "parse_config"]
 
 
 def _split(value: str, key: str) -> list[str]:
@@ -72,7 +72,7 @@ class RepoConfig(BaseModel):
 
     test: str = "cargo test -p lang"
     build: str = "cargo build --release -p santa-cli"
-    benchmark: str = "./target/release/santa-cli {file}"
+    benchmark: str = DEFAULT_BENCHMARK
     baseline: str = "benchmark/results/baseline.json"
     runs: int = Field(default=10, ge=1, le=1000)
     max_runs: int = Field(default=100, ge=1, le=10000)

@@ -14,7 +14,7 @@ Contract:
   errors keep working) whose `reason` says what was refused and why, in a few words.
 
 Caps: `SOURCE_CAP` (8 MiB) for source files (the largest file of the VM is a few hundred KiB),
-`ISSUE_CAP` (1 MiB) for issue files (ours are a few KiB).
+`ISSUE_CAP` (1 MiB) for issue files (ours are a few KiB), `PROFILE_CAP` (1 GiB) for profiles.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from pathlib import Path
 
 SOURCE_CAP = 8 * 1024 * 1024
 ISSUE_CAP = 1024 * 1024
+PROFILE_CAP = 1024 * 1024 * 1024
+"""The largest profile read (1 GiB): a million-sample pprof-rs profile is under 10 MB gzipped,
+so anything near this is not a profile, and it is refused before it is read."""
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),

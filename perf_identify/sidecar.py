@@ -324,10 +324,10 @@ def start_identification_record(
     drafted its prose (see the module docstring); `source_root` and `min_percent` are the run's
     options.
     """
+    from perf_identify.benchmark_command import benchmark_argv
     from perf_identify.gitrepo import head_state
-    from perf_identify.repo_config import load_config
 
-    config = load_config(repo)
+    command = benchmark_argv(repo, benchmark_file)
     state = head_state(repo, exclude=out_dir)
     import hashlib
 
@@ -345,7 +345,7 @@ def start_identification_record(
         dirty_paths=state.dirty_paths if state else (),
         profile_path=shown_profile,
         profile_sha256=digest,
-        benchmark_command=tuple(config.benchmark_argv(benchmark_file)),
+        benchmark_command=tuple(command),
         drafted_by=dict(drafted_by or {}),
         source_root=source_root,
         min_percent=min_percent,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from perf_identify.drafting import OfflineDrafter
+from perf_identify.drafts import PROSE_FIELDS, CitedLine, DraftRuleError, checked_draft
 from perf_identify.facts import RunContext, SourceProblem, hotspot_facts
 from perf_identify.fix_sites import merge_fix_sites
 from perf_identify.grounding import draft_problems
 from perf_identify.hotspots import PathMapper, rank_profile
 from perf_identify.offline_drafter import offline_draft
 from perf_identify.pprof import decode_profile
-from perf_identify.schema import Draft, Evidence
+from perf_identify.schema import Draft
 from perf_identify.symbols import compact_name
 from tests.fake_vm import fake_vm_facts
 from tests.test_pprof import FIXTURE_NAMES
@@ -54,14 +56,13 @@ def test_grounding_rejects_false_evidence_and_inflated_impact() -> None:
     facts, lines = fake_vm_facts()[0]
     honest = offline_draft(facts)
     outside = facts.extent.end_line + 3
-    forged = honest.model_copy(
-        update={
-            "evidence": [
-                Evidence(line=outside, quote=lines[outside - 1].strip() or "x"),
-                Evidence(line=facts.line.line, quote="let nothing = here;"),
-            ],
-            "expected_impact": "This saves 99.5% of runtime and then some more besides.",
-        }
+    forged = replace(
+        honest,
+        evidence=(
+            CitedLine(outside, lines[outside - 1].strip() or "x"),
+            CitedLine(facts.line.line, "let nothing = here;"),
+        ),
+        expected_impact="This saves 99.5% of runtime and then some more besides.",
     )
     problems = draft_problems(forged, facts, lines)
     extent = facts.extent
@@ -87,11 +88,20 @@ def test_grounding_rejects_false_evidence_and_inflated_impact() -> None:
     ],
 )
 def test_schema_rejects_bad_drafts(field: str, value: str, message: str) -> None:
+    """Both doors refuse: the pydantic schema (drafts from outside) and `checked_draft` (ours)."""
     facts, _ = fake_vm_facts()[0]
-    data = offline_draft(facts).model_dump()
+    draft = offline_draft(facts)
+    data = draft.to_json()
     data[field] = value
     with pytest.raises(ValidationError, match=message):
         Draft.model_validate(data)
+    fields = {name: value if name == field else getattr(draft, name) for name in PROSE_FIELDS}
+    with pytest.raises(DraftRuleError, match=message):
+        checked_draft(
+            **fields,
+            evidence=[(cited.line, cited.quote) for cited in draft.evidence],
+            name=value if field == "name" else None,
+        )
 
 
 def test_missing_function_is_a_source_problem_not_an_invented_line() -> None:

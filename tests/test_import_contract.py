@@ -29,12 +29,16 @@ CORE = (
     "briefing",
     "change_interval",
     "classify",
+    "drafts",
     "facts",
     "fix_sites",
     "grounding",
+    "hotspots",
     "naming",
     "offline_drafter",
+    "packed_samples",
     "peek",
+    "plain_ranking",
     "pprof",
     "prompting",
     "ranking",
@@ -50,6 +54,8 @@ CORE = (
 
 SHELL = frozenset(
     {
+        "benchmark_command",
+        "benchmark_file",
         "cli",
         "gitrepo",
         "issue_update",

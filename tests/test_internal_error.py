@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from perf_identify import __version__, cli, offline_drafter, sidecar
 from perf_identify.cli import COMMANDS
+from perf_identify.drafts import CheckedDraft, checked_draft
 from perf_identify.errors import (
     MAX_INTERNAL_MESSAGE,
     InternalError,
@@ -30,7 +31,6 @@ from perf_identify.errors import (
 )
 from perf_identify.facts import HotspotFacts
 from perf_identify.issues_dir import OutputLock, WriteOutcome
-from perf_identify.schema import Draft
 from tests.cli_runs import run_cli
 from tests.fake_vm import BENCHMARK, make_fake_vm
 
@@ -119,21 +119,27 @@ def test_a_bug_after_the_first_issue_file_keeps_that_file(
         pass
 
 
-def test_a_pydantic_error_inside_the_pipeline_is_an_internal_error(
+def test_a_draft_rule_broken_inside_the_pipeline_is_an_internal_error(
     repo: Path, state: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The original bug: the offline drafter built a Draft that the schema refused.
-    def refused_draft(facts: HotspotFacts) -> Draft:
-        data = offline_drafter_draft(facts).model_dump()
-        data["approach"] = "[Specific change to make] and nothing else at all."
-        return Draft.model_validate(data)
+    # The original bug: the offline drafter built a draft that the schema's rules refused.
+    def refused_draft(facts: HotspotFacts) -> CheckedDraft:
+        honest = offline_drafter_draft(facts)
+        return checked_draft(
+            description=honest.description,
+            root_cause=honest.root_cause,
+            approach="[Specific change to make] and nothing else at all.",
+            expected_impact=honest.expected_impact,
+            risk=honest.risk,
+            evidence=[(cited.line, cited.quote) for cited in honest.evidence],
+        )
 
     offline_drafter_draft = offline_drafter.offline_draft
     monkeypatch.setattr(offline_drafter, "offline_draft", refused_draft)
     code, _, err = run_cli(BENCHMARK, "--repo", str(repo), "-q")
     assert code == EXIT_INTERNAL
     error, hint = _two_lines(err)
-    assert error == "error: internal error: ValidationError: 1 validation error for Draft"
+    assert error.startswith("error: internal error: DraftRuleError: approach: contains placeholder")
     assert "placeholder text '[Specific change to make]'" in _log_from_hint(hint).read_text()
     assert not list((repo / "perf-issues").glob("*.txt"))
 

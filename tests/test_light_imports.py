@@ -87,3 +87,11 @@ def test_ranking_a_small_profile_imports_no_numpy_and_a_table_imports_rich(repo:
     assert code == 0
     assert "rich" in heavy
     assert "numpy" not in heavy
+
+
+def test_a_brief_given_again_from_its_cache_imports_nothing_heavy(repo: Path) -> None:
+    argv = ["brief", ISSUE_FILE, "--json"]
+    _imports(repo, *argv)
+    code, heavy = _imports(repo, *argv)
+    assert code == 0
+    assert heavy == set()

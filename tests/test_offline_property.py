@@ -19,6 +19,7 @@ from perf_identify.naming import MAX_NAME_LENGTH, issue_name
 from perf_identify.offline_drafter import offline_draft
 from perf_identify.pprof import ProfileKind
 from perf_identify.render import is_valid_issue_name
+from perf_identify.schema import Draft
 from perf_identify.source import FunctionExtent, LineChoice
 
 # Characters real input carries and templates fear: brackets, backticks, control and
@@ -142,6 +143,8 @@ def test_offline_draft_is_always_valid(pair: tuple[HotspotFacts, list[str]]) -> 
     facts, lines = pair
     draft = offline_draft(facts)
     assert draft_problems(draft, facts, lines) == []
+    # The two doors agree: pydantic's schema reads the offline draft back unchanged.
+    assert Draft.model_validate(draft.to_json()).checked() == draft
     assert is_valid_issue_name(facts.name) or not facts.name
     assert len(facts.name) <= MAX_NAME_LENGTH
     for prose in (draft.description, draft.root_cause, draft.approach, draft.risk):

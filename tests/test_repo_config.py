@@ -113,3 +113,16 @@ def test_santa_clis_profiling_flag_is_pointed_out() -> None:
     # Another program's -p means something else.
     assert profiling_flag_notice(["./target/release/tinsel-cli", "-p", "a.tinsel"], "x") is None
     assert profiling_flag_notice([], "x") is None
+
+
+def test_the_default_benchmark_needs_no_config_module(tmp_path: Path) -> None:
+    """Without a config file the command is built without repo_config (and pydantic): the same
+    command as the config's default; with one, the config's own."""
+    from perf_identify.benchmark_command import benchmark_argv
+    from perf_identify.repo_config import RepoConfig
+
+    assert benchmark_argv(tmp_path, "examples/x.santa") == RepoConfig().benchmark_argv(
+        "examples/x.santa"
+    )
+    (tmp_path / ".perf-identify.toml").write_text('benchmark = "./bin/vm --fast {file}"\n')
+    assert benchmark_argv(tmp_path, "x.santa") == ["./bin/vm", "--fast", "x.santa"]

@@ -128,9 +128,9 @@ def test_a_long_quote_keeps_a_verbatim_prefix_that_still_matches_its_line() -> N
     long_line = "    let graphemes: Vec<&str> = s.graphemes(true).collect(); // " + "x" * 400
     lines = [*lines]
     lines[facts.line.line - 1] = long_line
-    data = offline_draft(facts).model_dump()
+    data = offline_draft(facts).to_json()
     data["evidence"] = [{"line": facts.line.line, "quote": long_line.strip()}]
-    checked = Draft.model_validate(data)
+    checked = Draft.model_validate(data).checked()
     quote = checked.evidence[0].quote
     assert len(quote) == MAX_QUOTE_CHARS
     assert long_line.strip().startswith(quote)

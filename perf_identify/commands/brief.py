@@ -2,7 +2,9 @@
 
 It reads only the issue file, its sidecar, the repo's source and, to rebuild the facts
 identification computed, the profile the sidecar names (when it is still there and unchanged);
-it writes nothing. See `briefing.py` for what a brief holds and `issue_inputs.py` for where
+the only thing it writes is its own cache, `.perf-identify/briefs/NAME.KIND.json`, which gives
+the same brief again, without rebuilding it, while every file it was built from is unchanged
+(`brief_cache.py`). See `briefing.py` for what a brief holds and `issue_inputs.py` for where
 each part comes from. `--json` prints the same as one object.
 
 Failures: a missing or unparsable issue file exits 9; a File not in the repo, or a Function no
@@ -15,10 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from perf_identify.arguments import Parser, epilog
 from perf_identify.errors import UsageError
+
+if TYPE_CHECKING:
+    from perf_identify.state_layout import StateLayout
 
 EXAMPLES = [
     ("perf-identify brief perf-issues/NAME.txt", "what a drafter needs, as text"),
@@ -47,21 +52,70 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from perf_identify.briefing import brief_json, brief_text
-    from perf_identify.issue_inputs import load_issue
-    from perf_identify.prompt_files import load_draft_schema, load_templates
+    from perf_identify import brief_cache
+    from perf_identify.ports import FILE_ISSUE_STORE, LOCAL_REPO_FILES
+    from perf_identify.prompt_files import templates_version
+    from perf_identify.repo_files import ISSUE_CAP
+    from perf_identify.state_layout import StateLayout
 
     repo = args.repo.resolve()
     if not repo.is_dir():
         raise UsageError(f"--repo {args.repo} is not a directory")
+    kind = "json" if args.json else "text"
+    layout = StateLayout.of_issue(args.file)
+    name = args.file.stem
+    version = templates_version()
+    try:
+        issue_bytes: bytes | None = FILE_ISSUE_STORE.read(args.file, ISSUE_CAP)
+    except OSError:
+        issue_bytes = None  # the full path below says what is wrong with it
+    sidecar_bytes = _sidecar_bytes(layout, name)
+    if issue_bytes is not None:
+        cached = brief_cache.lookup(
+            layout,
+            name,
+            kind,
+            templates_version=version,
+            issue_bytes=issue_bytes,
+            sidecar_bytes=sidecar_bytes,
+            files=LOCAL_REPO_FILES,
+        )
+        if cached is not None:
+            stdout.write(cached)
+            return 0
+
+    from perf_identify.briefing import brief_json, brief_text
+    from perf_identify.issue_inputs import load_issue
     from perf_identify.issue_update import require_issue_file
+    from perf_identify.prompt_files import load_draft_schema, load_templates
 
     require_issue_file(args.file)  # a small regular issue file, before anything reads it whole
-    inputs = load_issue(args.file, repo)
+    recorder = brief_cache.RecordingFiles(LOCAL_REPO_FILES)
+    inputs = load_issue(args.file, repo, files=recorder)
     templates = load_templates()
     if args.json:
-        data = brief_json(inputs, templates, load_draft_schema())
-        stdout.write(json.dumps(data, indent=2) + "\n")
+        output = json.dumps(brief_json(inputs, templates, load_draft_schema()), indent=2) + "\n"
     else:
-        stdout.write(brief_text(inputs, templates))
+        output = brief_text(inputs, templates)
+    brief_cache.store(
+        layout,
+        name,
+        kind,
+        templates_version=version,
+        issue_bytes=inputs.original,
+        sidecar_bytes=sidecar_bytes,
+        recorded=recorder,
+        output=output,
+    )
+    stdout.write(output)
     return 0
+
+
+def _sidecar_bytes(layout: StateLayout, name: str) -> bytes | None:
+    from perf_identify.ports import FILE_ISSUE_STORE
+    from perf_identify.repo_files import ISSUE_CAP
+
+    try:
+        return FILE_ISSUE_STORE.read(layout.sidecar(name), ISSUE_CAP)
+    except OSError:
+        return None

@@ -33,8 +33,8 @@ from perf_identify.arguments import Parser, epilog
 from perf_identify.errors import DraftRefused, IssueFileError, UsageError, VerifyError
 
 if TYPE_CHECKING:
+    from perf_identify.drafts import CheckedDraft
     from perf_identify.render import IssueDocument
-    from perf_identify.schema import Draft
 
 MAX_DRAFT_BYTES = 256 * 1024
 """Five sections of 2400 characters and eight quotes fit many times over."""
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def _write(path: Path, target: Path, checked: IssueDocument, draft: Draft) -> bool:
+def _write(path: Path, target: Path, checked: IssueDocument, draft: CheckedDraft) -> bool:
     """Write the draft's prose into `path` (renamed to `target` when they differ), under the
     issue's and the folder's locks; return whether the sidecar now records the agent."""
     from perf_identify.drafting import AGENT

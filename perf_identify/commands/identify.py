@@ -177,8 +177,8 @@ def run(
     args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, clock: Clock = SYSTEM_CLOCK
 ) -> int:
     """`clock` gives the date written into new issues when --date is absent."""
+    from perf_identify.benchmark_file import validate_file_argument
     from perf_identify.issues_dir import format_listing, list_directory
-    from perf_identify.make_targets import validate_file_argument
     from perf_identify.pipeline import IdentifyRequest, Shell, identify
     from perf_identify.progress import ConsoleProgress
     from perf_identify.report import print_report, report_json
