@@ -35,6 +35,7 @@ from perf_identify.hotspots import (
     PathMapper,
     Ranking,
     Share,
+    ranking_of,
 )
 from perf_identify.pprof import ProfileKind
 from perf_identify.ranking import (
@@ -114,20 +115,8 @@ def attribute(ranked: RankedFrames, paths: PathMapper, *, detail_limit: int = 50
         )
         for rank, key in enumerate(present, start=1)
     )
-    missing = tuple(sorted({h.file for h in hotspots if not h.source_exists and h.file}))
-    return Ranking(
-        source=profile.source,
-        value_type=profile.value_type,
-        total=total,
-        kind=profile.kind,
-        functions=ranked.functions,
-        hotspots=hotspots,
-        unattributed=unattributed,
-        missing_sources=missing,
-        unknown_fraction=unknown / total if total else 0.0,
-        sample_count=profile.sample_count,
-        duration_nanos=profile.duration_nanos,
-        period=profile.period,
+    return ranking_of(
+        profile, ranked.functions, hotspots, unattributed=unattributed, unknown=unknown
     )
 
 

@@ -182,6 +182,33 @@ class Ranking:
         return 100.0 * value / self.total if self.total else 0.0
 
 
+def ranking_of(
+    profile: Profile,
+    functions: tuple[FunctionStat, ...],
+    hotspots: tuple[Hotspot, ...],
+    *,
+    unattributed: int,
+    unknown: int,
+) -> Ranking:
+    """The `Ranking` both engines return, from what each computed (`unknown`: the value whose
+    leaf has no file or name)."""
+    total = profile.total
+    return Ranking(
+        source=profile.source,
+        value_type=profile.value_type,
+        total=total,
+        kind=profile.kind,
+        functions=functions,
+        hotspots=hotspots,
+        unattributed=unattributed,
+        missing_sources=tuple(sorted({h.file for h in hotspots if not h.source_exists and h.file})),
+        unknown_fraction=unknown / total if total else 0.0,
+        sample_count=profile.sample_count,
+        duration_nanos=profile.duration_nanos,
+        period=profile.period,
+    )
+
+
 def rank_profile(profile: Profile, paths: PathMapper, *, detail_limit: int = 50) -> Ranking:
     """Rank `profile` and attribute it to the VM's functions (see the module docstring).
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from perf_identify.hotspots import (
     BELOW_LIMIT,
@@ -25,6 +25,7 @@ from perf_identify.hotspots import (
     PathMapper,
     Ranking,
     Share,
+    ranking_of,
 )
 from perf_identify.pprof import Profile, ProfileKind
 from perf_identify.symbols import fold_closures, is_tiny_helper
@@ -119,21 +120,7 @@ def plain_rank(profile: Profile, paths: PathMapper, *, detail_limit: int = 50) -
         )
         for rank, (key, acc) in enumerate(ordered, start=1)
     )
-    missing = tuple(sorted({h.file for h in hotspots if not h.source_exists and h.file}))
-    return Ranking(
-        source=profile.source,
-        value_type=profile.value_type,
-        total=total,
-        kind=profile.kind,
-        functions=functions,
-        hotspots=hotspots,
-        unattributed=unattributed,
-        missing_sources=missing,
-        unknown_fraction=unknown / total if total else 0.0,
-        sample_count=profile.sample_count,
-        duration_nanos=profile.duration_nanos,
-        period=profile.period,
-    )
+    return ranking_of(profile, functions, hotspots, unattributed=unattributed, unknown=unknown)
 
 
 def _function_tables(
@@ -223,34 +210,7 @@ def _hotspot(
     kind: ProfileKind,
     detailed: bool,
 ) -> Hotspot:
-    if not detailed:
-        return Hotspot(
-            rank=rank,
-            symbol=key,
-            file=acc.file,
-            recorded_file=acc.recorded_file,
-            source_exists=acc.exists,
-            value=acc.value,
-            share_percent=100.0 * acc.value / total if total else 0.0,
-            flat=flat.get(key, 0),
-            cum=cum.get(key, 0),
-            self_value=acc.self_value,
-            leaves=(),
-            chain=(),
-            below=(),
-            callers=(),
-            call_sites=(),
-            tiny_helper=is_tiny_helper(key),
-            line_values={},
-            recorded_line=acc.recorded_line,
-        )
-    leaves = sorted(acc.leaves.items(), key=lambda item: (-item[1], item[0]))[:LIST_LIMIT]
-    call_sites: Counter[str] = Counter()
-    for callers, value in acc.above:
-        if callers:
-            call_sites[callers[0]] += value
-    sites = sorted(call_sites.items(), key=lambda item: (-item[1], item[0]))[:LIST_LIMIT]
-    return Hotspot(
+    figures = Hotspot(
         rank=rank,
         symbol=key,
         file=acc.file,
@@ -261,12 +221,28 @@ def _hotspot(
         flat=flat.get(key, 0),
         cum=cum.get(key, 0),
         self_value=acc.self_value,
+        leaves=(),
+        chain=(),
+        below=(),
+        callers=(),
+        call_sites=(),
+        tiny_helper=is_tiny_helper(key),
+        recorded_line=acc.recorded_line,
+    )
+    if not detailed:
+        return figures
+    leaves = sorted(acc.leaves.items(), key=lambda item: (-item[1], item[0]))[:LIST_LIMIT]
+    call_sites: Counter[str] = Counter()
+    for callers, value in acc.above:
+        if callers:
+            call_sites[callers[0]] += value
+    sites = sorted(call_sites.items(), key=lambda item: (-item[1], item[0]))[:LIST_LIMIT]
+    return replace(
+        figures,
         leaves=_shares(leaves, total),
         chain=_shares(_heaviest_path(acc.below, CHAIN_LIMIT), total),
         below=_shares(_through(acc.below), total),
         callers=_shares(_heaviest_path(acc.above, CALLER_LIMIT), total),
         call_sites=_shares(sites, total),
-        tiny_helper=is_tiny_helper(key),
         line_values=dict(acc.lines) if kind is ProfileKind.PER_ADDRESS else {},
-        recorded_line=acc.recorded_line,
     )

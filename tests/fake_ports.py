@@ -242,3 +242,22 @@ class MemoryIssueStore:
 
     def text(self, path: Path) -> str:
         return self.files[path].decode("utf-8")
+
+
+class RecordingProgress:
+    """`pipeline.Progress` that keeps the notices (what a run said besides its result)."""
+
+    def __init__(self) -> None:
+        self.notices: list[str] = []
+
+    def step(self, text: str) -> None:
+        pass
+
+    def status(self, text: str, elapsed_s: float) -> None:
+        pass
+
+    def output(self, line: str) -> None:
+        pass
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)

@@ -25,28 +25,11 @@ from perf_identify.render import Status, parse_issue
 from perf_identify.repo_files import Refused
 from perf_identify.runtime_figure import RuntimeFigure
 from perf_identify.sidecar import IdentificationFacts, Recorder, sidecar_path
-from tests.fake_ports import MemoryIssueStore, MemoryRepoFiles
+from tests.fake_ports import MemoryIssueStore, MemoryRepoFiles, RecordingProgress
 from tests.fake_vm import BENCHMARK, FAKE_VM, recorded_profile
 
 DAY = date(2026, 12, 1)
 ISSUE = "STRING_GRAPHEME_COLLECT_IN_INDEX_OP"
-
-
-class _Progress:
-    def __init__(self) -> None:
-        self.notices: list[str] = []
-
-    def step(self, text: str) -> None:
-        pass
-
-    def status(self, text: str, elapsed_s: float) -> None:
-        pass
-
-    def output(self, line: str) -> None:
-        pass
-
-    def notice(self, text: str) -> None:
-        self.notices.append(text)
 
 
 @pytest.fixture
@@ -100,8 +83,8 @@ def _recorder(store: MemoryIssueStore) -> Any:
 
 def _run(
     repo: Path, files: MemoryRepoFiles, store: MemoryIssueStore
-) -> tuple[IdentifyReport, _Progress]:
-    progress = _Progress()
+) -> tuple[IdentifyReport, RecordingProgress]:
+    progress = RecordingProgress()
     shell = Shell(
         drafter=OfflineDrafter(),
         progress=progress,

@@ -33,6 +33,7 @@ from perf_identify.sample_counts import (
     thin_hotspots,
 )
 from tests.builders import ProfileBuilder
+from tests.fake_ports import RecordingProgress
 from tests.fake_vm import BENCHMARK, CALLERS, GRAPHEMES, VM, make_fake_vm
 
 # The thin profile of the report: 44 samples, `VM::pop` "43.2 %" from 19 of them.
@@ -106,23 +107,6 @@ def test_part_lines_and_the_median_of_repeated_runs() -> None:
     assert repeated_runtime(RuntimeFigure(440, "wall"), [(1, 2)]).runs == 1
 
 
-class _Progress:
-    def __init__(self) -> None:
-        self.notices: list[str] = []
-
-    def step(self, text: str) -> None:
-        pass
-
-    def status(self, text: str, elapsed_s: float) -> None:
-        pass
-
-    def output(self, line: str) -> None:
-        pass
-
-    def notice(self, text: str) -> None:
-        self.notices.append(text)
-
-
 def _fake_make(timed_ms: tuple[int, ...]) -> Any:
     def run_make(repo: Path, file_arg: str, log_dir: Path, **_: Any) -> MakeOutcome:
         run = TargetRun(
@@ -166,7 +150,7 @@ def test_the_runtime_is_the_median_of_repeated_runs_of_a_short_benchmark(
             raise result
         return result
 
-    progress = _Progress()
+    progress = RecordingProgress()
     shell = Shell(
         drafter=OfflineDrafter(),
         progress=progress,
@@ -192,7 +176,7 @@ def test_issue_file_names_stay_whole_in_the_table(tmp_path: Path, width: int) ->
     from perf_identify.report import print_report
 
     repo = make_fake_vm(tmp_path)
-    progress = _Progress()
+    progress = RecordingProgress()
     profile = repo / "recorded-profile.pb"
     day = date(2026, 12, 1)
     request = IdentifyRequest(
