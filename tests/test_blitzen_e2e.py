@@ -8,15 +8,20 @@ checked independently of the product: the template, Line inside Function in the 
 and the runtime against make analyze's own TIMING section.
 
 BLITZEN_DIR is `$PERF_IDENTIFY_BLITZEN_DIR`, default `/tmp/blitzen`, so the build is cached
-between runs on one machine. The checkout may hold a stale `profile.pb` or `perf-issues/` from
-an earlier run; the test plants both when absent and requires that the run uses neither: the
-profile must be the one make writes during the run, and issues go to the test's own `--out`.
+between runs on one machine. Two suites on one machine share it, so each test holds an
+exclusive `flock` on `BLITZEN_DIR.test-lock` (beside the checkout) while it plants and removes
+its leftovers and runs make there: the second suite waits instead of racing the first.
+The checkout may hold a stale `profile.pb` or `perf-issues/` from an earlier run; the test
+plants both when absent and requires that the run uses neither: the profile must be the one
+make writes during the run, and issues go to the test's own `--out`.
 Skipped loudly without `../shared/blitzen` (an error under CI); select with `-m blitzen`,
 deselect with `-m "not blitzen"`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -24,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,18 @@ _STALE_ISSUE = "STALE_ISSUE_FROM_AN_EARLIER_RUN.txt"
 def blitzen_dir() -> Path:
     """Where the Blitzen checkout is built: `$PERF_IDENTIFY_BLITZEN_DIR` or `/tmp/blitzen`."""
     return Path(os.environ.get("PERF_IDENTIFY_BLITZEN_DIR", "/tmp/blitzen"))
+
+
+@contextlib.contextmanager
+def _checkout_to_ourselves(checkout: Path) -> Iterator[None]:
+    """Hold the checkout's test lock (see the module docstring) for the `with` block."""
+    lock_path = checkout.with_name(checkout.name + ".test-lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def timing_parts_ms(analyze_log: str) -> list[int]:
@@ -112,6 +130,13 @@ def test_identify_through_blitzens_own_make_targets(
     built_blitzen: Path, shared_fixtures: Path, tmp_path: Path, benchmark: str
 ) -> None:
     checkout = built_blitzen
+    with _checkout_to_ourselves(checkout):
+        _identify_in_checkout(checkout, shared_fixtures, tmp_path, benchmark)
+
+
+def _identify_in_checkout(
+    checkout: Path, shared_fixtures: Path, tmp_path: Path, benchmark: str
+) -> None:
     # Leftovers of an earlier run: a profile of another benchmark, and an issues folder.
     stale_profile = checkout / "profile.pb"
     shutil.copyfile(shared_fixtures / "profiles" / "aoc2018_day05" / "profile.pb", stale_profile)
