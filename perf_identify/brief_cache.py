@@ -5,7 +5,8 @@ An agent calls `perf-identify brief` for an issue again and again; building one 
 profile, ranks it and parses the source (a quarter of a second, most of it imports). Contract:
 
 * `RecordingFiles(inner)` is a `ports.RepoFiles` that passes every call to `inner` and records
-  what it found: each file read (its sha256, or that it could not be read) and each `is_file`
+  what it found: each file read (its sha256, or that it could not be read; a file of the repo by
+  the repo and its path there, so a link re-pointed since is resolved again) and each `is_file`
   answer. `brief` builds through it (`issue_inputs.load_issue(..., files=...)`).
 * `store(layout, name, kind, entry_inputs, output)` writes `.perf-identify/briefs/NAME.KIND.json`
   through the issue store (atomic, no symlink followed); a folder that cannot be written is not an
@@ -50,6 +51,8 @@ class RecordingFiles:
         self.inner = inner
         self.reads: dict[str, tuple[int, str | None]] = {}
         """Path -> (the cap it was read with, sha256 of its bytes or None when refused)."""
+        self.repo_reads: dict[tuple[str, str], tuple[int, str | None]] = {}
+        """(repo, path in it) -> the same: read again the same way, links resolved again."""
         self.checks: dict[str, bool] = {}
 
     def read_regular(self, path: Path, cap: int) -> bytes:
@@ -62,8 +65,15 @@ class RecordingFiles:
         return data
 
     def read_in_repo(self, repo: Path, relative: str | Path, cap: int = SOURCE_CAP) -> bytes:
-        # Recorded by the path it resolves to, so the lookup reads the very same file.
-        return self.read_regular((repo / relative).resolve(), cap)
+        # Recorded as asked (repo and path in it), so a link re-pointed since is seen.
+        key = (str(repo), str(relative))
+        try:
+            data = self.inner.read_in_repo(repo, relative, cap)
+        except OSError:
+            self.repo_reads[key] = (cap, None)
+            raise
+        self.repo_reads[key] = (cap, _digest(data))
+        return data
 
     def is_file(self, path: Path) -> bool:
         found = self.inner.is_file(path)
@@ -94,6 +104,9 @@ def store(
         "format": FORMAT,
         "key": _key(templates_version, issue_bytes, sidecar_bytes),
         "reads": sorted([path, cap, digest] for path, (cap, digest) in recorded.reads.items()),
+        "repo_reads": sorted(
+            [repo, path, cap, digest] for (repo, path), (cap, digest) in recorded.repo_reads.items()
+        ),
         "checks": sorted([path, found] for path, found in recorded.checks.items()),
         "output": output,
     }
@@ -127,9 +140,14 @@ def lookup(
     if entry.get("key") != _key(templates_version, issue_bytes, sidecar_bytes):
         return None
     output, reads, checks = entry.get("output"), entry.get("reads"), entry.get("checks")
-    if not (isinstance(output, str) and isinstance(reads, list) and isinstance(checks, list)):
+    repo_reads = entry.get("repo_reads")
+    if not isinstance(output, str):
+        return None
+    if not (isinstance(reads, list) and isinstance(repo_reads, list) and isinstance(checks, list)):
         return None
     if not all(_still_reads(item, files) for item in reads):
+        return None
+    if not all(_still_reads_in_repo(item, files) for item in repo_reads):
         return None
     if not all(_still_is(item, files) for item in checks):
         return None
@@ -144,6 +162,21 @@ def _still_reads(item: object, files: RepoFiles) -> bool:
         return False
     try:
         data: bytes | None = files.read_regular(Path(path), cap)
+    except OSError:
+        data = None
+    return bool(_digest(data) == digest)
+
+
+def _still_reads_in_repo(item: object, files: RepoFiles) -> bool:
+    if not (isinstance(item, list) and len(item) == 4):
+        return False
+    repo, path, cap, digest = item
+    if not (isinstance(repo, str) and isinstance(path, str)):
+        return False
+    if not (isinstance(cap, int) and cap in _CAPS):
+        return False
+    try:
+        data: bytes | None = files.read_in_repo(Path(repo), path, cap)
     except OSError:
         data = None
     return bool(_digest(data) == digest)

@@ -56,12 +56,13 @@ def inside_repo(repo: Path, relative: str) -> Path | None:
     return candidate if candidate.is_relative_to(repo.resolve()) else None
 
 
-def _read_text(path: Path | None, files: RepoFiles) -> str | None:
-    if path is None:
+def _read_text(repo: Path, relative: str, files: RepoFiles) -> str | None:
+    """The text of `repo/relative`, or None: outside the repo (`..`, an absolute path, a link
+    out of it), absent, or not a regular file under the cap (a FIFO, a 2 GB file)."""
+    if inside_repo(repo, relative) is None:
         return None
     try:
-        # Regular files under the cap only: a FIFO or a 2 GB file in the repo reads as absent.
-        return files.read_regular(path, SOURCE_CAP).decode("utf-8", errors="replace")
+        return files.read_in_repo(repo, relative, SOURCE_CAP).decode("utf-8", errors="replace")
     except OSError:
         return None
 
@@ -76,8 +77,7 @@ def load_issue(
         sidecar_problem = ""
     except VerifyError as exc:
         sidecar, sidecar_problem = None, exc.message
-    source_path = inside_repo(repo, document.file)
-    source_text = _read_text(source_path, files)
+    source_text = _read_text(repo, document.file, files)
     if source_text is None:
         raise SourceError(
             f"{path}: its File {document.file} is not in {repo}",
@@ -102,11 +102,11 @@ def load_issue(
         else:
             facts = rebuilt.facts
             sections = (
-                related_section(item, _read_text(inside_repo(repo, item.file), files))
+                related_section(item, _read_text(repo, item.file, files))
                 for item in rebuilt.related
             )
             related = tuple(section for section in sections if section is not None)
-    benchmark = _read_text(inside_repo(repo, document.benchmark_file), files)
+    benchmark = _read_text(repo, document.benchmark_file, files)
     return IssueInputs(
         path=path,
         repo=repo,

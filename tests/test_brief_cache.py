@@ -43,6 +43,7 @@ def test_a_second_brief_is_the_cached_first(repo: Path, kind: str) -> None:
     entry = json.loads(_entry(repo, kind).read_text())
     assert entry["output"] == first
     read_paths = {Path(path).name for path, _, _ in entry["reads"]}
+    read_paths |= {Path(path).name for _, path, _, _ in entry["repo_reads"]}
     assert {"runtime.rs", "recorded-profile.pb", "aoc2018_day05.santa"} <= read_paths
     # Served from the entry: what the entry holds is what is printed.
     _forge_output(repo, first + "(from the cache)\n", kind)
@@ -87,3 +88,21 @@ def test_a_broken_or_foreign_entry_is_ignored(repo: Path) -> None:
     for broken in ("not json", "[]", json.dumps({"format": 1, "key": "other", "output": "x"})):
         _entry(repo).write_text(broken)
         assert _brief(repo) == first
+
+
+def test_a_link_re_pointed_since_rebuilds_the_brief(repo: Path) -> None:
+    """A source file that is a link inside the repo: pointed at another file with other code,
+    the brief is built again (reads are recorded as asked, and resolved again on lookup)."""
+    source = repo / "lang/src/vm/runtime.rs"
+    original = repo / "lang/src/vm/runtime_original.rs"
+    source.rename(original)
+    source.symlink_to("runtime_original.rs")
+    first = _brief(repo)
+    edited = repo / "lang/src/vm/runtime_edited.rs"
+    edited.write_text(original.read_text() + "\n// the other file\n")
+    source.unlink()
+    source.symlink_to("runtime_edited.rs")
+    _forge_output(repo, "stale\n")
+    again = _brief(repo)
+    assert again != "stale\n"
+    assert first

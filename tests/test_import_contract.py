@@ -48,6 +48,7 @@ CORE = (
     "sampling",
     "source",
     "staleness",
+    "state_layout",
     "symbols",
     "timing_plan",
 )
@@ -56,6 +57,7 @@ SHELL = frozenset(
     {
         "benchmark_command",
         "benchmark_file",
+        "brief_cache",
         "cli",
         "gitrepo",
         "issue_update",
