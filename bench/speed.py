@@ -17,7 +17,8 @@ child's own maximum resident set, from wait4):
 * with --stress, 1,000,000 samples over 50,000 functions with every stack different, which no
   real profile has: ours alone, one run (pprof needs minutes and about 10 GB for it).
 
-Each goal row says whether it is met, or by how much it is missed. Needs ../shared (the real
+Each goal row says whether it is met, or by how much it is missed and, under it, why: one run
+under `-X importtime`, split into the interpreter's start, imports by package, and the work. Needs ../shared (the real
 profile and Blitzen's source) and go (Debian's golang-go; installed when missing, as in
 bench/condense.py).
 """

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
+import sys
 import textwrap
 from collections.abc import Sequence
 from datetime import date
@@ -16,13 +17,30 @@ MAX_HELP_WIDTH = 100
 """Help pages are never wider than this, however wide the terminal (COLUMNS) is."""
 
 
+def _terminal_columns() -> int:
+    """What `shutil.get_terminal_size((MAX_HELP_WIDTH, 24)).columns` says, without importing
+    shutil (which loads the archive modules): $COLUMNS when it is a positive number, else the
+    terminal's width, else `MAX_HELP_WIDTH`."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    return columns if columns > 0 else MAX_HELP_WIDTH
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter at most `MAX_HELP_WIDTH` columns wide, that never splits a word at
     a hyphen (`YYYY-MM-DD`, `--min-percent`) and keeps indented lines of a description or epilog
     as written (examples, tables) while re-flowing the other paragraphs."""
 
     def __init__(self, prog: str, **kwargs: Any) -> None:
-        columns = shutil.get_terminal_size((MAX_HELP_WIDTH, 24)).columns
+        columns = _terminal_columns()
         kwargs.setdefault("width", min(columns, MAX_HELP_WIDTH) - 2)
         kwargs.setdefault("max_help_position", 28)
         super().__init__(prog, **kwargs)

@@ -11,14 +11,14 @@ a separate matter, handled where text is printed (`Text` objects, `markup=False`
 
 from __future__ import annotations
 
-import unicodedata
-
 
 def visible(text: str) -> str:
     """`text` with each unsafe character as `\\u{XXXX}` (ESC -> `\\u{001B}`)."""
     if text.isprintable():
         # Every control and format character is non-printable: the common case costs one scan.
         return text
+    import unicodedata  # only for text that needs escaping
+
     return "".join(
         f"\\u{{{ord(ch):04X}}}"
         if ch not in "\t\n" and unicodedata.category(ch) in ("Cc", "Cf")

@@ -18,8 +18,6 @@ paths): one line, no control characters, and for an internal error at most
 
 from __future__ import annotations
 
-import unicodedata
-
 MAX_INTERNAL_MESSAGE = 200
 # Control, format (bidi overrides, zero-width), surrogate and line/paragraph separator
 # characters: each could move the cursor, reorder or hide text, end the line, or fail to encode.
@@ -136,6 +134,8 @@ def one_line(text: str, limit: int | None = None) -> str:
 
 
 def _escape(char: str) -> str:
+    import unicodedata  # only when an error message holds a character to judge
+
     if unicodedata.category(char) not in _UNSAFE_CATEGORIES:
         return char
     code = ord(char)

@@ -53,7 +53,6 @@ import math
 import os
 import pwd
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -260,6 +259,8 @@ def write_file_atomically(target: Path, data: bytes) -> None:
     try:
         safe_dir(target.parent)
         # mkstemp opens O_CREAT | O_EXCL | O_NOFOLLOW: the temp file is always one we created.
+        import tempfile  # here: it loads shutil, random and the archive modules
+
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
     except OSError as exc:
         raise WriteError(
