@@ -228,10 +228,11 @@ def _byte_at(
     buffer: NDArray[np.uint8], position: NDArray[np.int64], ends: NDArray[np.int64]
 ) -> NDArray[np.int64]:
     """The byte at each position (-1 past its sample's end)."""
-    inside = position < ends
-    out = np.full(len(position), -1, dtype=np.int64)
-    out[inside] = buffer[position[inside]]
-    return out
+    if not len(buffer):
+        return np.full(len(position), -1, dtype=np.int64)
+    # One gather at clipped positions, then a mask: cheaper than gathering the inside rows.
+    byte = buffer[np.minimum(position, len(buffer) - 1)].astype(np.int64)
+    return np.where(position < ends, byte, -1)
 
 
 def _varint_at(
@@ -242,11 +243,15 @@ def _varint_at(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """The varint at each position where `where` (a length, so at most 5 bytes read), and its
     width in bytes; a varint running past its sample's end gives a length past it."""
-    value = np.zeros(len(position), dtype=np.int64)
-    width = np.zeros(len(position), dtype=np.int64)
-    finished = np.zeros(len(position), dtype=bool)
-    rows = np.flatnonzero(where)
-    for k in range(5):
+    first = _byte_at(buffer, position, ends)
+    inside = where & (first >= 0)
+    value = np.where(inside, first & 0x7F, 0)
+    width = inside.astype(np.int64)
+    going = inside & (first >= 0x80)
+    finished = inside & ~going
+    # Lengths of 128 bytes or more are the few that need a second byte, or more.
+    rows = np.flatnonzero(going)
+    for k in range(1, 5):
         at = position[rows] + k
         rows = rows[at < ends[rows]]
         byte = buffer[position[rows] + k].astype(np.int64)
