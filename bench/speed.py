@@ -18,9 +18,9 @@ child's own maximum resident set, from wait4):
   real profile has: ours alone, one run (pprof needs minutes and about 10 GB for it).
 
 Each goal row says whether it is met, or by how much it is missed and, under it, why: one run
-under `-X importtime`, split into the interpreter's start, imports by package, and the work. Needs ../shared (the real
-profile and Blitzen's source) and go (Debian's golang-go; installed when missing, as in
-bench/condense.py).
+under `-X importtime`, split into the interpreter's start, imports by package, and the work.
+Needs ../shared (the real profile and Blitzen's source) and go (Debian's golang-go; installed
+when missing, as in bench/condense.py).
 """
 
 from __future__ import annotations
