@@ -47,11 +47,9 @@ the whole band on the faster side. A no-op, whose true change is 0, is not at th
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from fractions import Fraction
 
 CONFIDENCE = 0.95
 MIN_PAIRS = 6
@@ -131,6 +129,8 @@ def interval_rank(pairs: int) -> tuple[int, float]:
     if pairs < 1:
         raise ValueError(f"need at least one pair, got {pairs}")
     total = 1 << pairs
+    from fractions import Fraction  # exact binomial tails; only when an interval is made
+
     wanted = Fraction(round(CONFIDENCE * 100), 100)
     k = 1
     tail = Fraction(1, total)  # P(B <= k - 1) for k = 1
@@ -149,7 +149,7 @@ def change_interval(before_s: Sequence[float], after_s: Sequence[float]) -> Chan
     n = len(ratios)
     k, coverage = interval_rank(n)
     return ChangeInterval(
-        change_percent=_percent(statistics.median(ratios)),
+        change_percent=_percent(_median(ratios)),
         low_percent=_percent(ratios[k - 1]),
         high_percent=_percent(ratios[n - k]),
         pairs=n,
@@ -197,3 +197,11 @@ def explain(interval: ChangeInterval, outcome: Outcome, threshold_percent: float
     else:
         edge = f"the band's edge at +{band}"
     return f"not decided: the {shown} straddles {edge}: more runs could decide"
+
+
+def _median(values: Sequence[float]) -> float:
+    # Imported here: `statistics` loads fractions and decimal, which `status` and `list` (whose
+    # lifecycle rules import this module) never need.
+    import statistics
+
+    return statistics.median(values)

@@ -248,6 +248,19 @@ def write_issue(out_dir: Path, name: str, text: str) -> WriteOutcome:
     return WriteOutcome.UPDATED if existed else WriteOutcome.CREATED
 
 
+def _new_temp_file(target: Path) -> tuple[int, str]:
+    """A new file `.NAME.tmp-<random>` beside `target`, opened O_CREAT | O_EXCL | O_NOFOLLOW
+    (as `tempfile.mkstemp` opens one, without importing tempfile): always one we created."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        name = str(target.parent / f".{target.name}.tmp-{os.urandom(6).hex()}")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
 def write_file_atomically(target: Path, data: bytes) -> None:
     """Write `target` so that it is either its old content or all of `data`, never a part.
 
@@ -258,10 +271,7 @@ def write_file_atomically(target: Path, data: bytes) -> None:
     """
     try:
         safe_dir(target.parent)
-        # mkstemp opens O_CREAT | O_EXCL | O_NOFOLLOW: the temp file is always one we created.
-        import tempfile  # here: it loads shutil, random and the archive modules
-
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+        fd, temp_name = _new_temp_file(target)
     except OSError as exc:
         raise WriteError(
             f"cannot write {target}: {exc.strerror or exc}",
