@@ -31,6 +31,7 @@ from pathlib import Path
 
 from perf_identify import __version__
 from perf_identify.display_text import visible
+from perf_identify.errors import WriteError
 from perf_identify.ports import FILE_ISSUE_STORE, IssueStore, RepoFiles
 from perf_identify.repo_files import ISSUE_CAP, PROFILE_CAP, SOURCE_CAP
 from perf_identify.state_layout import StateLayout
@@ -112,11 +113,8 @@ def store(
     }
     try:
         issues.write_atomically(layout.brief(name, kind), json.dumps(entry).encode("utf-8"))
-    except OSError:
+    except (OSError, WriteError):  # a state folder that refuses writes keeps no cache
         return
-    except Exception as exc:  # a WriteError: a state folder that refuses writes
-        if type(exc).__name__ != "WriteError":
-            raise
 
 
 def lookup(

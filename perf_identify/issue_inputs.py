@@ -44,23 +44,13 @@ from perf_identify.render import IssueDocument
 from perf_identify.repo_files import PROFILE_CAP, SOURCE_CAP
 from perf_identify.sidecar import IdentificationFacts, issue_sidecar_path, read_sidecar
 
-__all__ = ["IssueInputs", "inside_repo", "load_issue"]
-
-
-def inside_repo(repo: Path, relative: str) -> Path | None:
-    """`repo/relative` when it names a path inside the repo; None for `..`, absolute paths or
-    symlinks out of it (an issue file is text anyone can edit)."""
-    if not relative or Path(relative).is_absolute():
-        return None
-    candidate = (repo / relative).resolve()
-    return candidate if candidate.is_relative_to(repo.resolve()) else None
+__all__ = ["IssueInputs", "load_issue"]
 
 
 def _read_text(repo: Path, relative: str, files: RepoFiles) -> str | None:
     """The text of `repo/relative`, or None: outside the repo (`..`, an absolute path, a link
-    out of it), absent, or not a regular file under the cap (a FIFO, a 2 GB file)."""
-    if inside_repo(repo, relative) is None:
-        return None
+    out of it: `RepoFiles.read_in_repo` refuses those, as an issue file is text anyone can
+    edit), absent, or not a regular file under the cap (a FIFO, a 2 GB file)."""
     try:
         return files.read_in_repo(repo, relative, SOURCE_CAP).decode("utf-8", errors="replace")
     except OSError:

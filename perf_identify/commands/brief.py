@@ -23,7 +23,7 @@ from perf_identify.arguments import Parser, epilog
 from perf_identify.errors import UsageError
 
 if TYPE_CHECKING:
-    from perf_identify.state_layout import StateLayout
+    from perf_identify.ports import IssueStore
 
 EXAMPLES = [
     ("perf-identify brief perf-issues/NAME.txt", "what a drafter needs, as text"),
@@ -65,11 +65,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     layout = StateLayout.of_issue(args.file)
     name = args.file.stem
     version = templates_version()
-    try:
-        issue_bytes: bytes | None = FILE_ISSUE_STORE.read(args.file, ISSUE_CAP)
-    except OSError:
-        issue_bytes = None  # the full path below says what is wrong with it
-    sidecar_bytes = _sidecar_bytes(layout, name)
+    # An unreadable issue file: the full path below says what is wrong with it.
+    issue_bytes = _bytes_or_none(FILE_ISSUE_STORE, args.file, ISSUE_CAP)
+    sidecar_bytes = _bytes_or_none(FILE_ISSUE_STORE, layout.sidecar(name), ISSUE_CAP)
     if issue_bytes is not None:
         cached = brief_cache.lookup(
             layout,
@@ -111,11 +109,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def _sidecar_bytes(layout: StateLayout, name: str) -> bytes | None:
-    from perf_identify.ports import FILE_ISSUE_STORE
-    from perf_identify.repo_files import ISSUE_CAP
-
+def _bytes_or_none(store: IssueStore, path: Path, cap: int) -> bytes | None:
     try:
-        return FILE_ISSUE_STORE.read(layout.sidecar(name), ISSUE_CAP)
+        return store.read(path, cap)
     except OSError:
         return None
