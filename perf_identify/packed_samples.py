@@ -397,6 +397,6 @@ def _require_known(
     stacks = np.unique(np.searchsorted(offsets, dangling, side="right") - 1)
     first_sample = int(np.flatnonzero(np.isin(inverse, stacks))[0])
     stack = int(inverse[first_sample])
-    stack_ids = ids[offsets[stack] : offsets[stack + 1]]
-    missing = next(int(i) for i in stack_ids.tolist() if i not in set(known.tolist()))
-    raise dangling_location_error(source, first_sample, missing)
+    # Its first dangling id: the first dangling position at or after the stack's start.
+    position = int(dangling[np.searchsorted(dangling, offsets[stack])])
+    raise dangling_location_error(source, first_sample, int(ids[position]))
